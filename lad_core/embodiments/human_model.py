@@ -1,0 +1,151 @@
+"""A parametric right hand that turns 20 joint angles into 21 canonical landmarks.
+
+It drives the synthetic hand source (the embedded default when there is no camera), the synthetic human pose
+sampler of the latent-space data and the default keyvector scales. Geometry: MCP/CMC positions and median bone
+lengths measured once from the real MediaPipe sequence in ../shared/data (a right hand, wrist to middle MCP 9.2 cm),
+rounded to the millimetre; the numbers live here, the data file is not needed at run time.
+
+Angles (radians), per finger: abduction (positive towards the thumb side, +y), MCP, PIP and DIP flexion (positive
+towards the palm, +x). Thumb: CMC abduction (positive towards the index, across the palm), CMC flexion (out of the
+palm plane, towards +x), MCP and IP flexion.
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+
+import numpy as np
+
+from lad_core.errors import InputError
+
+FINGERS = ("thumb", "index", "middle", "ring", "little")
+_JOINTS = {"thumb": ("cmc_abd", "cmc_flex", "mcp_flex", "ip_flex")}
+_JOINTS.update({f: ("abd", "mcp_flex", "pip_flex", "dip_flex") for f in FINGERS[1:]})
+ANGLE_NAMES = tuple(f"{f}_{j}" for f in FINGERS for j in _JOINTS[f])
+NUM_ANGLES = len(ANGLE_NAMES)
+
+_THUMB_LIMITS = [(-0.5, 1.8), (-0.4, 1.5), (-0.2, 1.2), (-0.3, 1.5)]
+_FINGER_LIMITS = [(-0.35, 0.35), (-0.3, 1.65), (0.0, 1.9), (-0.1, 1.45)]
+ANGLE_LIMITS = np.array(_THUMB_LIMITS + _FINGER_LIMITS * 4)  # (20, 2)
+
+# Base of each finger chain (CMC for the thumb, MCP otherwise), canonical frame, metres.
+_BASE = {
+    "thumb": (0.010, 0.031, 0.020),
+    "index": (0.000, 0.025, 0.088),
+    "middle": (0.000, 0.000, 0.092),
+    "ring": (0.008, -0.022, 0.086),
+    "little": (0.014, -0.039, 0.070),
+}
+# Bone lengths base -> next -> next -> tip (metres).
+_LENGTHS = {
+    "thumb": (0.0337, 0.0356, 0.0295),
+    "index": (0.0291, 0.0207, 0.0296),
+    "middle": (0.0387, 0.0265, 0.0278),
+    "ring": (0.0321, 0.0245, 0.0249),
+    "little": (0.0222, 0.0227, 0.0199),
+}
+# Rest direction of each chain in the y-z plane (angle from +z towards +y); fingers fan out slightly.
+_REST_TILT = {"thumb": 0.82, "index": 0.12, "middle": 0.0, "ring": -0.1, "little": -0.22}
+_FIRST_LANDMARK = {"thumb": 1, "index": 5, "middle": 9, "ring": 13, "little": 17}
+
+
+def _rot_x(a):
+    c, s = np.cos(a), np.sin(a)
+    o, z = np.ones_like(a), np.zeros_like(a)
+    return np.stack([np.stack([o, z, z], -1), np.stack([z, c, -s], -1), np.stack([z, s, c], -1)], -2)
+
+
+def _rot_y(a):
+    c, s = np.cos(a), np.sin(a)
+    o, z = np.ones_like(a), np.zeros_like(a)
+    return np.stack([np.stack([c, z, s], -1), np.stack([z, o, z], -1), np.stack([-s, z, c], -1)], -2)
+
+
+def _base_frame(tilt: float) -> np.ndarray:
+    z = np.array([0.0, np.sin(tilt), np.cos(tilt)])
+    x = np.array([1.0, 0.0, 0.0])
+    return np.stack([x, np.cross(z, x), z], axis=-1)
+
+
+def articulate(angles) -> np.ndarray:
+    """(..., 20) joint angles -> (..., 21, 3) canonical landmarks of a right hand (metres)."""
+    a = np.asarray(angles, dtype=np.float64)
+    if a.shape[-1:] != (NUM_ANGLES,) or not np.isfinite(a).all():
+        raise InputError(f"hand angles: expected finite (..., {NUM_ANGLES}), got shape {a.shape}")
+    out = np.zeros(a.shape[:-1] + (21, 3))
+    for i, finger in enumerate(FINGERS):
+        q = a[..., 4 * i : 4 * i + 4]
+        first = _FIRST_LANDMARK[finger]
+        base = np.asarray(_BASE[finger])
+        frame = np.broadcast_to(_base_frame(_REST_TILT[finger]), a.shape[:-1] + (3, 3))
+        if finger == "thumb":
+            # Abduction about the palm normal (towards -y, across the palm), then flexion out of the palm plane.
+            rot = frame @ _rot_x(q[..., 0]) @ _rot_y(q[..., 1])
+        else:
+            rot = frame @ _rot_x(-q[..., 0]) @ _rot_y(q[..., 1])
+        pos = np.broadcast_to(base, a.shape[:-1] + (3,))
+        out[..., first, :] = pos
+        for k, length in enumerate(_LENGTHS[finger]):
+            if k > 0:
+                rot = rot @ _rot_y(q[..., k + 1])
+            pos = pos + length * rot[..., :, 2]
+            out[..., first + k + 1, :] = pos
+    return out
+
+
+def clip_angles(angles) -> np.ndarray:
+    return np.clip(angles, ANGLE_LIMITS[:, 0], ANGLE_LIMITS[:, 1])
+
+
+def _finger_angles(abd: float, mcp: float, pip: float, dip: float) -> list[float]:
+    return [abd, mcp, pip, dip]
+
+
+_OPEN_FINGERS = {f: _finger_angles(0.0, 0.05, 0.05, 0.03) for f in FINGERS[1:]}
+_OPEN_FINGERS["index"][0], _OPEN_FINGERS["ring"][0], _OPEN_FINGERS["little"][0] = 0.08, -0.05, -0.1
+
+
+def _compose(thumb, fingers: dict[str, list[float]]) -> np.ndarray:
+    return np.array(list(thumb) + [v for f in FINGERS[1:] for v in fingers[f]], dtype=np.float64)
+
+
+@lru_cache(maxsize=None)
+def _pinch(target: str) -> tuple[float, ...]:
+    """Thumb angles that bring the thumb tip 15 mm from a moderately flexed finger's tip (least squares)."""
+    from scipy.optimize import least_squares
+
+    fingers = {f: list(v) for f, v in _OPEN_FINGERS.items()}
+    flex = {"index": 0.75, "middle": 0.85, "ring": 1.0, "little": 1.15}[target]
+    fingers[target] = _finger_angles(0.0, flex, 0.9, 0.5)
+    tip = {"index": 8, "middle": 12, "ring": 16, "little": 20}[target]
+
+    def residual(thumb):
+        pts = articulate(_compose(thumb, fingers))
+        gap = pts[4] - pts[tip]
+        return [np.linalg.norm(gap) - 0.015, 0.02 * thumb[3]]
+
+    lo, hi = ANGLE_LIMITS[:4, 0], ANGLE_LIMITS[:4, 1]
+    starts = np.random.default_rng(0).uniform(lo, hi, size=(12, 4))  # fixed seed: the pose is deterministic
+    sols = [least_squares(residual, x0=x0, bounds=(lo, hi)) for x0 in starts]
+    best = min(sols, key=lambda s: s.cost)
+    return tuple(_compose(best.x, fingers))
+
+
+_NAMED = {
+    "open": lambda: _compose([0.0, 0.0, 0.05, 0.05], _OPEN_FINGERS),
+    "power": lambda: _compose(
+        [0.75, 0.55, 0.55, 0.5], {f: _finger_angles(0.0, 1.15, 1.35, 0.9) for f in FINGERS[1:]}
+    ),
+    "fist": lambda: _compose(
+        [0.95, 0.7, 0.65, 0.6], {f: _finger_angles(0.0, 1.55, 1.8, 1.2) for f in FINGERS[1:]}
+    ),
+    **{f"pinch_{f}": (lambda f=f: np.array(_pinch(f))) for f in FINGERS[1:]},
+}
+POSE_NAMES = tuple(_NAMED)
+
+
+def named_pose(name: str) -> np.ndarray:
+    """Joint angles (20,) of a named pose: open, power, fist, pinch_index/middle/ring/little."""
+    if name not in _NAMED:
+        raise InputError(f"unknown hand pose {name!r}; known: {', '.join(POSE_NAMES)}")
+    return _NAMED[name]().copy()
