@@ -10,6 +10,7 @@ Shape legend: T frames, H x W image size, D feature size.
 from __future__ import annotations
 
 import json
+import logging
 import math
 import re
 from dataclasses import dataclass, field
@@ -44,20 +45,31 @@ def partial_path(final_path: str | Path) -> Path:
     return final_path.with_name(final_path.name + PARTIAL_SUFFIX)
 
 
-def known_embodiments() -> set[str] | None:
-    """Names from `lad_core.embodiments.names()` when that registry exists, else None (any name is accepted).
+_warned_empty_registry = False
 
-    TODO(episodes): once the embodiment registry (`lad_core.embodiments.names()`) lands, this always validates;
-    until then an embodiment only has to be a non-empty string.
+
+def known_embodiments() -> set[str] | None:
+    """Names from the embodiment registry (`lad_core.embodiments.names()`), or None when it cannot tell.
+
+    None (any non-empty name accepted, with one warning) when the registry is missing or empty, e.g. a broken
+    install where no built-in embodiment loads: recorded data must stay readable then.
     """
+    global _warned_empty_registry
     try:
         import lad_core.embodiments as registry
-    except ImportError:
+
+        found = set(registry.names())
+    except (ImportError, AttributeError):
         return None
-    names = getattr(registry, "names", None)
-    if not callable(names):
+    if not found:
+        if not _warned_empty_registry:
+            _warned_empty_registry = True
+            failures = getattr(registry, "load_failures", dict)()
+            logging.getLogger(__name__).warning(
+                "the embodiment registry is empty (%s); episode embodiment names are not validated",
+                "; ".join(f"{k}: {v}" for k, v in failures.items()) or "no embodiments registered")
         return None
-    return set(names())
+    return found
 
 
 def validate_embodiment(name: Any, *, source: str | Path | None = None) -> str:
