@@ -48,7 +48,7 @@ class TrackingConfig:
     mirror: bool = False
     one_euro: OneEuroParams = field(default_factory=OneEuroParams)
     wrist_filter: OneEuroParams = field(default_factory=lambda: OneEuroParams(min_cutoff=1.0, beta=2.0))
-    bone_tolerance: float | None = 0.25
+    bone_tolerance: float | None = 0.35
     auto_reference_frames: int = 15
     filter_reset_after: float = 0.5
     wrist_pose: bool = True

@@ -17,7 +17,6 @@ import logging
 import time
 from abc import ABC, abstractmethod
 from collections.abc import Iterator
-from importlib.metadata import entry_points
 from pathlib import Path
 from typing import Any, ClassVar
 
@@ -88,17 +87,17 @@ def available_sources() -> dict[str, type[FrameSource]]:
     The built-ins are always present (also in a checkout whose package metadata predates them); an entry point
     of the same name takes precedence.
     """
+    from lad_core import plugins
+
     found: dict[str, type[FrameSource]] = dict(_builtin_sources())
-    for ep in entry_points(group=ENTRY_POINT_GROUP):
-        try:
-            cls = ep.load()
-        except Exception as exc:  # noqa: BLE001 - a broken plugin must not take the app down
-            log.warning("frame source plugin %r (%s) failed to load: %s", ep.name, ep.value, exc)
-            continue
+    loaded, failures = plugins.discover(ENTRY_POINT_GROUP)
+    for failure in failures:
+        log.warning("frame source plugin failed to load: %s", failure)
+    for name, cls in loaded.items():
         if not (isinstance(cls, type) and issubclass(cls, FrameSource)):
-            log.warning("frame source plugin %r (%s) is not a FrameSource subclass; skipped", ep.name, ep.value)
+            log.warning("frame source plugin %r (%r) is not a FrameSource subclass; skipped", name, cls)
             continue
-        found[ep.name] = cls
+        found[name] = cls
     return found
 
 

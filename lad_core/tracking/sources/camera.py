@@ -29,11 +29,20 @@ class WebcamSource(FrameSource):
         self.width, self.height, self.fps = width, height, fps
         self.stall_timeout = float(stall_timeout)
         self._cap = None
+        self._open()  # fail now, on the caller's thread, when the camera does not exist
 
     def _open(self):
         import cv2
 
-        cap = cv2.VideoCapture(self.index)
+        cvlog = getattr(getattr(cv2, "utils", None), "logging", None)
+        previous = cvlog.getLogLevel() if cvlog else None
+        if cvlog:  # a missing camera is reported by us, not by a wall of driver warnings
+            cvlog.setLogLevel(cvlog.LOG_LEVEL_SILENT)
+        try:
+            cap = cv2.VideoCapture(self.index)
+        finally:
+            if cvlog:
+                cvlog.setLogLevel(previous)
         if not cap.isOpened():
             cap.release()
             raise InputError(f"webcam {self.index}: no such camera (could not open device index {self.index})")
