@@ -111,7 +111,8 @@ def check_command(raw: Any, n_joints: int) -> tuple[RobotCommand | None, list[Vi
             if not np.all(np.isfinite(arr)):
                 return None, [Violation(NON_FINITE, f"{name}: contains NaN or inf")]
             arrays.append(arr)
-        norm = float(np.linalg.norm(arrays[1]))
+        with np.errstate(over="ignore"):
+            norm = float(np.linalg.norm(arrays[1]))
         if norm < 0.5 or norm > 2.0:  # far from unit: almost certainly garbage, not rounding
             return None, [Violation(MALFORMED, f"ee_orientation: quaternion norm {norm:.3g} is not ~1")]
         arrays[1] = arrays[1] / norm
