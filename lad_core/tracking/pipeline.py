@@ -95,6 +95,8 @@ def make_detector(source: FrameSource, model_path: str | Path | None = None, mod
     from lad_core.tracking.mediapipe_adapter import MediaPipeHandDetector
 
     mode = mode or ("image" if getattr(source, "prefers_image_mode", False) else "video")
+    if mode == "image":
+        options.setdefault("zoom_search", True)  # photos: look again for small hands
     return MediaPipeHandDetector(model_path, mode=mode, **options)  # type: ignore[arg-type]
 
 
