@@ -1,0 +1,1 @@
+"""The transformer latent diffusion policy of the paper's Fig. 4."""

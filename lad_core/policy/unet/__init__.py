@@ -1,0 +1,1 @@
+"""The U-Net latent diffusion policy (Chi et al.'s ConditionalUnet1D with FiLM conditioning)."""
