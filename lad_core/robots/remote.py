@@ -99,8 +99,10 @@ class RemoteBackend(RobotBackend):
         return self._info
 
     def connect(self) -> None:
-        """(Re)open the socket and say hello; raises RobotConnectionError when the server does not answer."""
-        self._open_socket()
+        """Say hello (opening the socket first if needed; a second call re-joins on the same socket, e.g. after the
+        deadman ended the session). Raises RobotConnectionError when the server does not answer."""
+        if self._socket is None:
+            self._open_socket()
         _, body = self.request("hello", {"role": self.role, "client": self.client_name})
         self._info = RobotInfo.from_dict(body["info"])
         self.heartbeat_timeout_s = float(body["heartbeat_timeout_s"])
