@@ -2,7 +2,7 @@
 
 Measured on this machine at 640x360 (see benchmarks/README.md, Tracking): all 621 frames tracked as a right hand;
 mean per-joint distance of our canonical landmarks to joints.npy (the same frames through an older MediaPipe)
-about 0.6 mm unfiltered and about 2 mm with the default One Euro filter (lag while the hand moves).
+about 0.6 mm unfiltered and about 2.9 mm with the default One Euro filter (lag while the hand moves).
 """
 
 from __future__ import annotations
