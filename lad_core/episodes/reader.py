@@ -32,7 +32,12 @@ from lad_core.errors import InputError
 
 
 def open_h5(path: str | Path) -> h5py.File:
-    """Open an HDF5 file read-only with a clear error for missing, truncated, foreign or still-open files."""
+    """Open an HDF5 file read-only with a clear error for missing, truncated, foreign or still-open files.
+
+    A file whose SWMR writer died (the superblock still says "open for write") is opened in SWMR read mode.
+    A file cut short after it was finished is refused: HDF5's SWMR reader retries metadata reads past the end
+    of such a file for a very long time instead of failing.
+    """
     path = Path(path)
     if not path.exists():
         raise InputError(f"{path}: no such episode file")
@@ -41,11 +46,12 @@ def open_h5(path: str | Path) -> h5py.File:
     try:
         return h5py.File(path, "r")
     except OSError as first:
-        try:  # a file whose SWMR writer died (or still runs) opens only in SWMR read mode
-            return h5py.File(path, "r", swmr=True)
-        except OSError:
-            pass
         msg = str(first)
+        if "already open for write" in msg:
+            try:  # a file whose SWMR writer died (or still runs) opens only in SWMR read mode
+                return h5py.File(path, "r", swmr=True)
+            except OSError:
+                pass
         if "truncated" in msg:
             raise InputError(f"{path}: the HDF5 file is truncated ({msg}); if it was being recorded, run "
                              f"`lad episodes repair {path}`") from None
@@ -201,13 +207,36 @@ def read_episode(path: str | Path, *, check_embodiment: bool = True) -> EpisodeD
         return r.load()
 
 
+def _stored_prefix(ds: h5py.Dataset, n: int, file_size: int) -> int:
+    """Frames [0, k) of a one-frame-per-chunk dataset whose chunk is allocated and lies inside the file."""
+    stored = set()
+    for i in range(ds.id.get_num_chunks()):
+        info = ds.id.get_chunk_info(i)
+        if info.byte_offset is not None and info.byte_offset + info.size <= file_size:
+            stored.add(info.chunk_offset[0])
+    k = 0
+    while k < n and k in stored:
+        k += 1
+    return k
+
+
 def consistent_length(f: h5py.File, schema: EpisodeSchema) -> int:
-    """Frames [0, n) that every dataset holds and whose timestamp was written (timestamps are written last and
-    unwritten rows read as NaN)."""
+    """Frames [0, n) that a crashed or failed recording holds completely.
+
+    A frame counts when every dataset extends over it, its timestamp and low-dim rows are finite (the writer
+    only accepts finite values and unwritten rows read as the NaN fill value), and each camera's chunk for it is
+    stored inside the file (a failed flush can leave an extent that points past the chunks really written).
+    """
     n = min(f[k].shape[0] for k in dataset_keys(schema))
-    ts = f["timestamps"][:n]
-    bad = np.flatnonzero(~np.isfinite(ts))
-    return int(bad[0]) if bad.size else int(n)
+    for key in ["timestamps", *schema.lowdim_dims]:
+        rows = f[key][:n]
+        ok = np.isfinite(rows) if rows.ndim == 1 else np.isfinite(rows).all(axis=1)
+        bad = np.flatnonzero(~ok)
+        n = int(bad[0]) if bad.size else n
+    file_size = os.path.getsize(f.filename)
+    for cam in schema.cameras:
+        n = min(n, _stored_prefix(f[f"observations/images/{cam}"], n, file_size))
+    return int(n)
 
 
 def repair_episode(path: str | Path, out: str | Path | None = None, *, overwrite: bool = False) -> Path:
@@ -245,11 +274,8 @@ def repair_episode(path: str | Path, out: str | Path | None = None, *, overwrite
                         # one compressed chunk per frame: copy the bytes without recompressing
                         zeros = (0,) * (src.ndim - 1)
                         for t in range(n):
-                            try:
-                                mask, data = src.id.read_direct_chunk((t, *zeros))
-                                dst.id.write_direct_chunk((t, *zeros), data, mask)
-                            except (OSError, KeyError, RuntimeError):  # chunk not stored: copy what reads
-                                dst[t] = src[t]
+                            mask, data = src.id.read_direct_chunk((t, *zeros))
+                            dst.id.write_direct_chunk((t, *zeros), data, mask)
                     else:
                         dst[...] = src[:n]
         except OSError as exc:

@@ -265,7 +265,9 @@ class Recorder:
             self._emit(RecorderEvent("low_disk", index, path, msg))
         info = EpisodeInfo(**{**self._meta, **info_overrides})
         writer = EpisodeWriter(path, self.schema, info, flush_interval_s=self.flush_interval_s, overwrite=rerecord)
-        self._active = ThreadedEpisodeWriter(writer, queue_size=self.queue_size, on_error=self._on_writer_error)
+        self._active = ThreadedEpisodeWriter(
+            writer, queue_size=self.queue_size,
+            on_error=lambda exc: self._emit(RecorderEvent("error", index, writer.path, str(exc))))
         self._index, self._replacing, self._t0 = index, path.exists(), time.monotonic()
         self._emit(RecorderEvent("started", index, writer.path))
         return index
@@ -291,7 +293,8 @@ class Recorder:
             path = active.finish(success=success)
         except Exception as exc:
             self._active = self._index = None
-            self._emit(RecorderEvent("error", index, active.writer.path, str(exc)))
+            if not active.failed:  # a writer-thread failure was reported when it happened
+                self._emit(RecorderEvent("error", index, active.writer.path, str(exc)))
             raise
         self._active = self._index = None
         duration = time.monotonic() - self._t0
@@ -325,7 +328,3 @@ class Recorder:
         if self._active is None:
             raise InputError("not recording; call start() first")
         return self._active
-
-    def _on_writer_error(self, exc: Exception) -> None:
-        self._emit(RecorderEvent("error", self._index, self._active.writer.path if self._active else None,
-                                 str(exc)))

@@ -195,6 +195,8 @@ class EpisodeSchema:
             value = frame.lowdim(key)
             if np.shape(value) != (dim,):
                 raise InputError(f"{where}{key} must have shape ({dim},), got {np.shape(value)}")
+            if not np.isfinite(value).all():  # NaN marks unwritten rows on disk (see repair)
+                raise InputError(f"{where}{key} contains NaN or inf: {np.asarray(value).tolist()}")
 
 
 @dataclass

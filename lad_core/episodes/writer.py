@@ -137,6 +137,7 @@ class EpisodeWriter:
         self._last_t = -float("inf")
         self._last_flush = time.monotonic()
         self._closed = False
+        self._write_failed = False
         self.bytes_flushed = 0
         self.path.parent.mkdir(parents=True, exist_ok=True)
         try:
@@ -195,6 +196,7 @@ class EpisodeWriter:
             self._timestamps[n0:] = np.array([fr.timestamp for fr in frames], dtype=np.float64)
             self._f.flush()
         except (OSError, RuntimeError, ValueError) as exc:
+            self._write_failed = True
             raise EpisodeWriteError(
                 f"{self.path}: writing frames {n0}..{n0 + k - 1} failed: {exc}. "
                 f"{n0} earlier frames are on disk; recover them with `lad episodes repair {self.path}`"
@@ -235,10 +237,29 @@ class EpisodeWriter:
         if self._closed:
             return
         self._closed = True
+        if self._write_failed:
+            self._detach_from_disk()
         try:
             self._f.close()
         except (OSError, RuntimeError) as exc:  # e.g. disk full while closing: the last flush still stands
             log.warning("closing %s failed: %s", self.path, exc)
+
+    def _detach_from_disk(self) -> None:
+        """After a failed write, point the file's descriptor at /dev/null before closing.
+
+        HDF5 retries the failed writes when the file is closed and again at interpreter exit, where the library
+        crashes (segfault) if the disk is still full. Writing the close to /dev/null leaves the file on disk as
+        the last successful flush left it, which `repair_episode()` reads.
+        """
+        try:
+            fd = self._f.id.get_vfd_handle()
+            null = os.open(os.devnull, os.O_RDWR)
+            try:
+                os.dup2(null, fd)
+            finally:
+                os.close(null)
+        except (OSError, ValueError, RuntimeError, TypeError) as exc:
+            log.warning("%s: could not detach the failed file from the disk: %s", self.path, exc)
 
     def __enter__(self) -> "EpisodeWriter":
         return self
