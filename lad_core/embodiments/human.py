@@ -145,21 +145,23 @@ def canonicalize(landmarks, handedness: Handedness = "right") -> tuple[np.ndarra
 
 
 # --------------------------------------------------------------------------------------------- theta_H
+_PARENT_ARR = np.array(PARENTS)
+_BONE_START = np.array([j if c >= 0 else PARENTS[j] for j, c in enumerate(_CHILD)])[1:]
+_BONE_END = np.array([c if c >= 0 else j for j, c in enumerate(_CHILD)])[1:]
+
+
 def _global_frames(landmarks: np.ndarray) -> np.ndarray:
     """Per-joint global rotation matrices (..., 21, 3, 3) of the bone frames described in the module doc."""
-    frames = [palm_frame(landmarks) @ _OPERATOR2MANO["right"]]  # identity for canonical input
-    palm_normal = frames[0][..., :, 0]
-    for j in range(1, NUM_LANDMARKS):
-        child = _CHILD[j]
-        if child >= 0:
-            bone = landmarks[..., child, :] - landmarks[..., j, :]
-        else:
-            bone = landmarks[..., j, :] - landmarks[..., PARENTS[j], :]
-        bone = _normalize(bone)
-        nearly_parallel = np.abs(_dot(bone, palm_normal)) > 0.95
-        hint = np.where(nearly_parallel, frames[PARENTS[j]][..., :, 0], palm_normal)
-        frames.append(_frame_from_z_and_x(bone, hint))
-    return np.stack(frames, axis=-3)
+    wrist = palm_frame(landmarks) @ _OPERATOR2MANO["right"]  # identity for canonical input
+    palm_normal = wrist[..., None, :, 0]
+    bones = _normalize(landmarks[..., _BONE_END, :] - landmarks[..., _BONE_START, :])  # joints 1..20
+    frames = _frame_from_z_and_x(bones, palm_normal)
+    nearly_parallel = np.abs(_dot(bones, palm_normal)) > 0.95
+    if nearly_parallel.any():  # rare: fall back to the parent's x axis (from the first pass)
+        first = np.concatenate([wrist[..., None, :, :], frames], axis=-3)
+        parent_x = first[..., _PARENT_ARR[1:], :, :][..., 0]  # index in two steps (numpy fancy indexing)
+        frames = _frame_from_z_and_x(bones, np.where(nearly_parallel, parent_x, palm_normal))
+    return np.concatenate([wrist[..., None, :, :], frames], axis=-3)
 
 
 def encode_pose(landmarks):

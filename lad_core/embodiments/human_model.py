@@ -12,8 +12,6 @@ palm plane, towards +x), MCP and IP flexion.
 
 from __future__ import annotations
 
-from functools import lru_cache
-
 import numpy as np
 
 from lad_core.errors import InputError
@@ -109,26 +107,38 @@ def _compose(thumb, fingers: dict[str, list[float]]) -> np.ndarray:
     return np.array(list(thumb) + [v for f in FINGERS[1:] for v in fingers[f]], dtype=np.float64)
 
 
-@lru_cache(maxsize=None)
-def _pinch(target: str) -> tuple[float, ...]:
-    """Thumb angles that bring the thumb tip 15 mm from a moderately flexed finger's tip (least squares)."""
-    from scipy.optimize import least_squares
-
+def _pinch_fingers(target: str) -> dict[str, list[float]]:
     fingers = {f: list(v) for f, v in _OPEN_FINGERS.items()}
     flex = {"index": 0.75, "middle": 0.85, "ring": 1.0, "little": 1.15}[target]
     fingers[target] = _finger_angles(0.0, flex, 0.9, 0.5)
+    return fingers
+
+
+def solve_pinch_thumb(target: str) -> np.ndarray:
+    """Thumb angles that bring the thumb tip 15 mm from a moderately flexed finger's tip (multi-start least squares).
+
+    The results are stored in _PINCH_THUMB (solving takes seconds); a test re-solves and compares.
+    """
+    from scipy.optimize import least_squares
+
+    fingers = _pinch_fingers(target)
     tip = {"index": 8, "middle": 12, "ring": 16, "little": 20}[target]
 
     def residual(thumb):
         pts = articulate(_compose(thumb, fingers))
-        gap = pts[4] - pts[tip]
-        return [np.linalg.norm(gap) - 0.015, 0.02 * thumb[3]]
+        return [np.linalg.norm(pts[4] - pts[tip]) - 0.015, 0.02 * thumb[3]]
 
     lo, hi = ANGLE_LIMITS[:4, 0], ANGLE_LIMITS[:4, 1]
     starts = np.random.default_rng(0).uniform(lo, hi, size=(12, 4))  # fixed seed: the pose is deterministic
-    sols = [least_squares(residual, x0=x0, bounds=(lo, hi)) for x0 in starts]
-    best = min(sols, key=lambda s: s.cost)
-    return tuple(_compose(best.x, fingers))
+    return min((least_squares(residual, x0=x0, bounds=(lo, hi)) for x0 in starts), key=lambda s: s.cost).x
+
+
+_PINCH_THUMB = {
+    "index": (1.103169, 0.1238, 0.865937, 0.0),
+    "middle": (1.078882, 0.654832, 0.179954, 0.0),
+    "ring": (1.59048, 0.746606, 0.150844, 0.0),
+    "little": (1.729125, 0.138339, 0.780093, 0.0),
+}
 
 
 _NAMED = {
@@ -139,7 +149,7 @@ _NAMED = {
     "fist": lambda: _compose(
         [0.95, 0.7, 0.65, 0.6], {f: _finger_angles(0.0, 1.55, 1.8, 1.2) for f in FINGERS[1:]}
     ),
-    **{f"pinch_{f}": (lambda f=f: np.array(_pinch(f))) for f in FINGERS[1:]},
+    **{f"pinch_{f}": (lambda f=f: _compose(_PINCH_THUMB[f], _pinch_fingers(f))) for f in FINGERS[1:]},
 }
 POSE_NAMES = tuple(_NAMED)
 

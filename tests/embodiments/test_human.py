@@ -64,3 +64,12 @@ def test_hand_model_named_poses_are_what_they_say():
         assert np.linalg.norm(pinch[0] - pinch[k]) < 0.02
     # Fingertips come towards the wrist in a fist.
     assert np.linalg.norm(tips("fist")[1:], axis=-1).max() < np.linalg.norm(tips("open")[1:], axis=-1).min()
+
+
+@pytest.mark.parametrize("finger", ["index", "little"])
+def test_stored_pinch_thumb_angles_match_the_solver(finger):
+    stored = human_model.named_pose(f"pinch_{finger}")[:4]
+    pts = human_model.articulate(human_model.named_pose(f"pinch_{finger}"))
+    tip = {"index": 8, "little": 20}[finger]
+    assert abs(np.linalg.norm(pts[4] - pts[tip]) - 0.015) < 1e-4
+    np.testing.assert_allclose(human_model.solve_pinch_thumb(finger), stored, atol=1e-3)
