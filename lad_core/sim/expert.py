@@ -1,0 +1,154 @@
+"""Scripted expert demonstrations: approach, grasp, lift, carry, place and release, for every embodiment x task.
+
+The expert reads the object and container positions at the start (privileged information, as a script may) and
+plays a fixed sequence of wrist waypoints, interpolated linearly in position and by slerp in rotation, while the
+end-effector blends from the open shape to a grasp shape. Grasp shapes come from retargeting human grasps
+(``lad_core.sim.grasps``): a power grasp for the hands, a pinch for the gripper (the thumb-index distance of a
+pinch maps to a narrow width, so the jaws squeeze whatever is between them).
+
+Per embodiment, a ``GraspPlan`` says how the wrist is held over the object: its orientation (gripper pointing
+down; hands palm down with the fingers pointing away from the robot) and where the object centre sits in the
+wrist frame at the grasp.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Iterator
+
+import numpy as np
+from scipy.spatial.transform import Rotation, Slerp
+
+from lad_core.sim.arm import pose_from_pq
+from lad_core.sim.env import SimEnv, SimObservation
+from lad_core.sim.grasps import grasp_shape, interpolate
+
+
+@dataclass(frozen=True)
+class GraspPlan:
+    grasp_pose: str  # human hand pose retargeted for the grasp
+    object_in_wrist: tuple[float, float, float]  # object centre in the wrist frame at the grasp (m)
+    palm_down: bool  # hands: palm normal (+x) down, fingers (+z) forward; gripper: +z down
+    lift_height: float = 0.16
+    close_ticks: int = 14
+    yaw_follows_object: bool = True  # align the wrist with the object's yaw (mod 90 degrees)
+
+
+PLANS = {
+    "gripper": GraspPlan("pinch_index", (0.0, 0.0, 0.095), palm_down=False),
+    "mimic": GraspPlan("power", (0.045, 0.0, 0.07), palm_down=True),
+    "faive": GraspPlan("power", (0.045, 0.0, 0.07), palm_down=True),
+}
+
+
+def plan_for(env: SimEnv) -> GraspPlan:
+    if env.spec.name in PLANS:
+        return PLANS[env.spec.name]
+    return PLANS["gripper" if env.spec.kind == "gripper" else "mimic"]
+
+
+def wrist_rotation(plan: GraspPlan, yaw: float) -> Rotation:
+    """Wrist orientation for a grasp at heading ``yaw`` (rad, about the world z axis)."""
+    if plan.palm_down:  # columns: x (palm normal) down, y (thumb side) left, z (fingers) forward
+        base = np.array([[0.0, 0.0, 1.0], [0.0, 1.0, 0.0], [-1.0, 0.0, 0.0]])
+    else:  # gripper: z down, fingers open along the wrist's y
+        base = np.array([[1.0, 0.0, 0.0], [0.0, -1.0, 0.0], [0.0, 0.0, -1.0]])
+    return Rotation.from_euler("z", yaw) * Rotation.from_matrix(base)
+
+
+def _heading(object_quat: np.ndarray, plan: GraspPlan) -> float:
+    if not plan.yaw_follows_object:
+        return 0.0
+    yaw = Rotation.from_quat(object_quat).as_euler("xyz")[2]
+    return float((yaw + np.pi / 4) % (np.pi / 2) - np.pi / 4)  # the cube's nearest face-aligned heading
+
+
+@dataclass(frozen=True)
+class Waypoint:
+    position: np.ndarray  # (3,)
+    rotation: Rotation
+    ticks: int  # ticks to get here from the previous waypoint
+    grip: float  # 0 open .. 1 grasp shape, reached at the end of the segment
+
+
+class ScriptedExpert:
+    """Yields (arm target pose (6,), end-effector command (J,)) per control tick for the scene ``env`` holds."""
+
+    def __init__(self, env: SimEnv, plan: GraspPlan | None = None):
+        self.env = env
+        self.plan = plan or plan_for(env)
+        self.open = grasp_shape(env.spec.name, "open")
+        self.closed = grasp_shape(env.spec.name, self.plan.grasp_pose)
+
+    def waypoints(self) -> list[Waypoint]:
+        env, plan = self.env, self.plan
+        obj = env.object_pose()
+        rot = wrist_rotation(plan, _heading(obj[3:], plan))
+        offset = rot.apply(np.asarray(plan.object_in_wrist))
+        grasp = obj[:3] - offset
+        grasp[2] = env.task.object_height - offset[2]
+        above = grasp + [0, 0, 0.1]
+        lift = grasp + [0, 0, plan.lift_height]
+        target = np.array([*env.task.layout.target_xy, 0.0])
+        place_rot = wrist_rotation(plan, 0.0)
+        place_offset = place_rot.apply(np.asarray(plan.object_in_wrist))
+        over = target - place_offset
+        over[2] = lift[2]
+        drop = over.copy()
+        drop[2] = env.task.object_height - place_offset[2] + 0.06
+        start_pos, start_rot = env.ee_pose_matrix()
+        return [
+            Waypoint(start_pos, Rotation.from_matrix(start_rot), 0, 0.0),
+            Waypoint(above, rot, 30, 0.0),
+            Waypoint(grasp, rot, 20, 0.0),
+            Waypoint(grasp, rot, plan.close_ticks, 1.0),
+            Waypoint(lift, rot, 20, 1.0),
+            Waypoint(over, place_rot, 25, 1.0),
+            Waypoint(drop, place_rot, 12, 1.0),
+            Waypoint(drop, place_rot, 8, 0.0),
+            Waypoint(drop + [0, 0, 0.1], place_rot, 12, 0.0),
+        ]
+
+    def __iter__(self) -> Iterator[tuple[np.ndarray, np.ndarray]]:
+        wps = self.waypoints()
+        for a, b in zip(wps[:-1], wps[1:]):
+            slerp = Slerp([0.0, 1.0], Rotation.concatenate([a.rotation, b.rotation]))
+            for k in range(1, b.ticks + 1):
+                f = k / b.ticks
+                pos = (1 - f) * a.position + f * b.position
+                grip = (1 - f) * a.grip + f * b.grip
+                yield pose_from_pq(pos, slerp(f).as_quat()), interpolate(self.open, self.closed, grip)
+
+    def __len__(self) -> int:
+        return sum(w.ticks for w in self.waypoints()[1:])
+
+
+@dataclass
+class DemoResult:
+    seed: int
+    success: bool
+    lifted: bool  # the object was held off the floor during the carry
+    ticks: int
+
+
+def run_demo(env: SimEnv, seed: int, *, render: bool = False,
+             on_tick=None) -> DemoResult:  # fmt: skip
+    """Reset ``env`` to ``seed`` and play the scripted expert. ``on_tick(obs_before, arm_target, ee_cmd)`` sees
+    every tick (to record it). Success is the task's check after a short settle."""
+    obs: SimObservation = env.reset(seed)
+    expert = ScriptedExpert(env)
+    lifted, ticks = False, 0
+    lift_phase = range(30 + 20 + expert.plan.close_ticks + 12, 30 + 20 + expert.plan.close_ticks + 45)
+    for target, ee in expert:
+        if on_tick is not None:
+            on_tick(obs, target, ee)
+        obs = env.step(target, ee, render=render)
+        if ticks in lift_phase and env.object_held() and obs.object_pose[2] > env.task.object_height + 0.05:
+            lifted = True
+        ticks += 1
+    for _ in range(6):  # let the object come to rest, holding the last command
+        if on_tick is not None:
+            on_tick(obs, target, ee)
+        obs = env.step(target, ee, render=render)
+        ticks += 1
+    return DemoResult(seed, env.success(), lifted, ticks)
