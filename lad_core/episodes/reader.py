@@ -31,12 +31,13 @@ from lad_core.episodes.schema import (
 from lad_core.errors import InputError
 
 
-def open_h5(path: str | Path) -> h5py.File:
+def open_h5(path: str | Path, *, recovering: bool = False) -> h5py.File:
     """Open an HDF5 file read-only with a clear error for missing, truncated, foreign or still-open files.
 
     A file whose SWMR writer died (the superblock still says "open for write") is opened in SWMR read mode.
-    A file cut short after it was finished is refused: HDF5's SWMR reader retries metadata reads past the end
-    of such a file for a very long time instead of failing.
+    recovering: also open a truncated file in SWMR read mode (a recording stopped by a full disk ends short of
+    its recorded end-of-file). Only `repair_episode` does this, and only for `.partial` recordings: on a file cut
+    short after it was finished, HDF5's SWMR reader may retry metadata reads past the end for a very long time.
     """
     path = Path(path)
     if not path.exists():
@@ -47,7 +48,7 @@ def open_h5(path: str | Path) -> h5py.File:
         return h5py.File(path, "r")
     except OSError as first:
         msg = str(first)
-        if "already open for write" in msg:
+        if "already open for write" in msg or (recovering and "truncated" in msg):
             try:  # a file whose SWMR writer died (or still runs) opens only in SWMR read mode
                 return h5py.File(path, "r", swmr=True)
             except OSError:
@@ -80,6 +81,18 @@ def _as_str(value) -> str:
     return value.decode() if isinstance(value, bytes) else str(value)
 
 
+def schema_from_json(text: str, *, source: str | Path) -> EpisodeSchema:
+    """Parse `EpisodeSchema.to_json()` output; errors name `source`."""
+    try:
+        raw = json.loads(text)
+        return EpisodeSchema(
+            cameras={k: tuple(v) for k, v in raw["cameras"].items()}, observations=raw["observations"],
+            arm_dim=raw["arm_dim"], end_effector_dim=raw["end_effector_dim"],
+            end_effector_kind=raw["end_effector_kind"], names={k: tuple(v) for k, v in raw["names"].items()})
+    except (KeyError, TypeError, ValueError, AttributeError) as exc:
+        raise InputError(f"{source}: malformed episode schema: {exc}") from None
+
+
 def read_schema_and_info(f: h5py.File, path: Path, *, check_embodiment: bool = True
                          ) -> tuple[EpisodeSchema, EpisodeInfo]:
     """Parse and validate the root attributes of an open episode file."""
@@ -93,14 +106,7 @@ def read_schema_and_info(f: h5py.File, path: Path, *, check_embodiment: bool = T
     missing = [k for k in ("embodiment", "task", "fps", "schema") if k not in f.attrs]
     if missing:
         raise InputError(f"{path}: missing root attributes {missing}")
-    try:
-        raw = json.loads(_as_str(f.attrs["schema"]))
-        schema = EpisodeSchema(
-            cameras={k: tuple(v) for k, v in raw["cameras"].items()}, observations=raw["observations"],
-            arm_dim=raw["arm_dim"], end_effector_dim=raw["end_effector_dim"],
-            end_effector_kind=raw["end_effector_kind"], names={k: tuple(v) for k, v in raw["names"].items()})
-    except (KeyError, TypeError, ValueError) as exc:
-        raise InputError(f"{path}: root attribute 'schema' is malformed: {exc}") from None
+    schema = schema_from_json(_as_str(f.attrs["schema"]), source=path)
     embodiment = _as_str(f.attrs["embodiment"])
     if check_embodiment:
         validate_embodiment(embodiment, source=path)
@@ -257,7 +263,7 @@ def repair_episode(path: str | Path, out: str | Path | None = None, *, overwrite
     in_place = out.resolve() == path.resolve()
     if out.exists() and not in_place and not overwrite:
         raise InputError(f"{out}: already exists; repair {path} to another --out or pass overwrite")
-    with open_h5(path) as f:
+    with open_h5(path, recovering=path.name.endswith(PARTIAL_SUFFIX)) as f:
         schema, info = read_schema_and_info(f, path, check_embodiment=False)
         n = consistent_length(f, schema)
         if n == 0:
