@@ -21,7 +21,8 @@ class RetargetConfig(BaseModel):
         2e-4, ge=0, description="streaming: weight of ||q - q_prev||^2 next to the keyvector energy (m^2/rad^2)"
     )
     lowpass_alpha: float = Field(1.0, gt=0, le=1, description="streaming output filter: 1 = off, smaller = smoother")
-    batch_chunk: int = Field(2048, ge=1, description="poses per vectorized chunk in batched mode")
+    batch_chunk: int = Field(512, ge=1, description="poses per vectorized chunk in batched mode")
+    batch_workers: int = Field(2, ge=1, description="threads solving chunks in parallel in batched mode")
 
     @classmethod
     def load(cls, path: str | Path) -> "RetargetConfig":

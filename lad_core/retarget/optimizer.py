@@ -44,48 +44,52 @@ def solve(
     damping: float = 1e-3,
 ) -> SolveResult:
     """Minimize the energy for each of B poses. target (B, 15, 3) human keyvectors, q0 (B, A) initial joints."""
-    lower, upper = kin.lower, kin.upper
-    q = np.clip(q0, lower, upper)
+    dtype = q0.dtype if q0.dtype in (np.float32, np.float64) else np.float64
+    lower, upper = kin.lower.astype(dtype), kin.upper.astype(dtype)
+    q = np.clip(q0.astype(dtype), lower, upper)
+    target = target.astype(dtype)
+    scales = np.asarray(scales, dtype=dtype)
     n, dim = q.shape
-    prior = q_prev if q_prev is not None and smoothness > 0 else None
-    s = scales[None, :, None, None]
-    eye = np.eye(dim)
-    lam = np.full(n, damping)
+    prior = q_prev.astype(dtype) if q_prev is not None and smoothness > 0 else None
+    eye = np.eye(dim, dtype=dtype)
+    lam = np.full(n, damping, dtype=dtype)
     converged = np.zeros(n, dtype=bool)
 
     def evaluate(qq):
+        """Energy and the Gauss-Newton gradient (half) and Hessian of the total energy at qq."""
         kv, jac = kin.keyvectors_and_jacobian(qq)
         resid = (target - scales[:, None] * kv).reshape(n, -1)  # (B, 45)
+        jac = (jac * -scales[None, :, None, None]).reshape(n, -1, dim)  # (B, 45, A)
+        jt = np.swapaxes(jac, 1, 2)
+        grad, hess = (jt @ resid[..., None])[..., 0], jt @ jac
         energy = np.einsum("bi,bi->b", resid, resid)
-        total = energy + (smoothness * np.sum((qq - prior) ** 2, axis=-1) if prior is not None else 0.0)
-        return resid, (-s * jac).reshape(n, -1, dim), energy, total
+        total = energy
+        if prior is not None:
+            total = energy + smoothness * np.sum((qq - prior) ** 2, axis=-1)
+            grad, hess = grad + smoothness * (qq - prior), hess + smoothness * eye
+        return energy, total, grad, hess
 
-    resid, jac, energy, total = evaluate(q)
+    energy, total, grad, hess = evaluate(q)
     iterations = 0
     for iterations in range(1, max_iterations + 1):
-        jt = np.swapaxes(jac, 1, 2)
-        grad = (jt @ resid[..., None])[..., 0]  # half the gradient of E
-        hess = jt @ jac
-        if prior is not None:
-            grad = grad + smoothness * (q - prior)
-            hess = hess + smoothness * eye
         # Active set: a joint at a bound whose descent direction points outside stays put this iteration.
-        held = ((q <= lower + 1e-12) & (grad > 0)) | ((q >= upper - 1e-12) & (grad < 0))
-        free = (~held).astype(q.dtype)
+        held = ((q <= lower) & (grad > 0)) | ((q >= upper) & (grad < 0))
+        free = (~held).astype(dtype)
         diag = np.einsum("bii->bi", hess)
-        system = hess * free[:, :, None] * free[:, None, :] + eye * (lam[:, None] * (diag + 1e-9) + (1 - free))[:, :, None]
+        system = hess * (free[:, :, None] * free[:, None, :])
+        system += eye * (lam[:, None] * (diag + 1e-9) + (1 - free))[:, :, None]
         step = -np.linalg.solve(system, (grad * free)[..., None])[..., 0]
         q_new = np.clip(q + step, lower, upper)
-        resid_n, jac_n, energy_n, total_n = evaluate(q_new)
+        energy_n, total_n, grad_n, hess_n = evaluate(q_new)
         better = total_n <= total
         moved = np.abs(q_new - q).max(axis=-1)
         converged = converged | (better & (moved < tolerance)) | (~better & (lam > 1e6))
         q = np.where(better[:, None], q_new, q)
-        resid = np.where(better[:, None], resid_n, resid)
-        jac = np.where(better[:, None, None], jac_n, jac)
+        grad = np.where(better[:, None], grad_n, grad)
+        hess = np.where(better[:, None, None], hess_n, hess)
         energy = np.where(better, energy_n, energy)
         total = np.where(better, total_n, total)
         lam = np.where(better, np.maximum(lam / 3.0, 1e-9), lam * 8.0)
         if converged.all():
             break
-    return SolveResult(qpos=q, energy=energy, converged=converged, iterations=iterations)
+    return SolveResult(qpos=q.astype(np.float64), energy=energy.astype(np.float64), converged=converged, iterations=iterations)

@@ -72,19 +72,30 @@ class HandRetargeter:
         return keyvector_energy(_targets(landmarks), self.kin.keyvectors(np.asarray(qpos, dtype=np.float64)), self._scales)
 
     def retarget_batch(self, landmarks, progress=None) -> np.ndarray:
-        target = _targets(landmarks)
-        if target.ndim != 3:
-            target = target.reshape(-1, *target.shape[-2:])
+        """(N, 21, 3) landmarks -> (N, A) joints; chunks are solved on `batch_workers` threads (numpy frees the GIL)."""
+        from concurrent.futures import ThreadPoolExecutor
+
+        target = _targets(landmarks).reshape(-1, 15, 3)
         out = np.empty((len(target), self.action_dim))
         chunk = self.config.batch_chunk
-        for start in range(0, len(target), chunk):
+        scales = self._scales.copy()  # a scale change during the batch applies to the next call
+
+        def solve_chunk(start: int) -> None:
             part = target[start : start + chunk]
             q0 = np.broadcast_to(self.rest, (len(part), self.action_dim))
-            res = solve(self.kin, part, self._scales, q0, max_iterations=self.config.max_iterations,
+            res = solve(self.kin, part, scales, q0, max_iterations=self.config.max_iterations,
                         tolerance=self.config.tolerance, damping=self.config.damping)  # fmt: skip
             out[start : start + len(part)] = res.qpos
             if progress is not None:
                 progress(len(part))
+
+        starts = range(0, len(target), chunk)
+        if self.config.batch_workers > 1 and len(starts) > 1:
+            with ThreadPoolExecutor(self.config.batch_workers) as pool:
+                list(pool.map(solve_chunk, starts))
+        else:
+            for start in starts:
+                solve_chunk(start)
         return out
 
     def step(self, landmarks) -> RetargetResult:
