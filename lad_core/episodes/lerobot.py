@@ -123,8 +123,11 @@ class _VideoSink:
     """One mp4 per camera; episodes are appended back to back with continuous timestamps."""
 
     def __init__(self, path: Path, h: int, w: int, fps: float, opts: VideoOptions):
-        import av
+        import os
         from fractions import Fraction
+
+        os.environ.setdefault("SVT_LOG", "1")  # SVT-AV1 prints its whole config at info level otherwise
+        import av
 
         path.parent.mkdir(parents=True, exist_ok=True)
         self.path = path
