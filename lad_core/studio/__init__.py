@@ -1,0 +1,13 @@
+"""Qt-free models behind LAD Studio: the live teleop session, scale tuning with undo, recording from the live
+stream, training runs as subprocesses with their history, and drawing geometry for hands.
+
+The `app` package shows these objects; they never know it. Each class says which thread fires its events; a
+listener's exception is logged, never propagated.
+"""
+
+from lad_core.studio.events import EventEmitter
+from lad_core.studio.geometry import HandDrawing, human_drawing, robot_drawing
+from lad_core.studio.scales import ScaleTuning
+from lad_core.studio.session import StudioFrame, TeleopSession
+
+__all__ = ["EventEmitter", "HandDrawing", "ScaleTuning", "StudioFrame", "TeleopSession", "human_drawing", "robot_drawing"]
