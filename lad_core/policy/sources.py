@@ -1,4 +1,4 @@
-"""Where episodes come from: synthetic trajectories (now) and recorded HDF5 episodes (the episodes issue's layout).
+"""Where episodes come from: synthetic trajectories (now) and recorded HDF5 episodes (through ``lad_core.episodes``).
 
 Both return lists of :class:`~lad_core.policy.dataset.Episode`; swapping one for the other is one line.
 
@@ -79,40 +79,29 @@ def _render(xy: np.ndarray, size: tuple[int, int]) -> np.ndarray:
     return frames
 
 
-def load_hdf5_episode(path: str | Path, lowdim: Sequence[str] = ("state",), cameras: Sequence[str] = ()) -> Episode:
-    """Read one episode file of the documented layout: ``/observations/<key>``, ``/observations/images/<camera>``,
-    ``/observations/arm_pose`` (reached arm poses), ``/actions/end_effector``; attribute ``embodiment``.
-    Missing optional cameras are left out (the dataset zero-pads them)."""
-    import h5py
-
-    path = Path(path)
-    try:
-        f = h5py.File(path, "r")
-    except OSError as exc:
-        raise InputError(f"{path}: not a readable HDF5 episode ({exc})") from None
-    with f:
-        def need(name: str) -> np.ndarray:
-            if name not in f:
-                raise InputError(f"{path}: missing dataset '/{name}'")
-            return f[name][()]
-
-        if "embodiment" not in f.attrs:
-            raise InputError(f"{path}: missing attribute 'embodiment'")
-        obs = {k: need(f"observations/{k}") for k in lowdim}
-        for cam in cameras:
-            if f"observations/images/{cam}" in f:
-                obs[f"images/{cam}"] = f[f"observations/images/{cam}"][()]
-        emb = f.attrs["embodiment"]
-        emb = emb.decode() if isinstance(emb, bytes) else str(emb)
-        ee = need("actions/end_effector")
-        ee = ee[:, None] if ee.ndim == 1 else ee
-        return Episode(emb, obs, need("observations/arm_pose"), ee, name=path.stem, attrs=dict(f.attrs))
+def episode_from_record(data, *, arm_pose_key: str = "arm_pose") -> Episode:
+    """Adapt a recorded ``lad_core.episodes.EpisodeData``: its low-dim observations and cameras
+    (``images/<camera>``), the reached arm pose from observation ``arm_pose_key`` (falling back to ``/actions/arm``
+    when the recording has no such observation, i.e. when arm actions are absolute reached poses), and
+    ``/actions/end_effector``."""
+    obs = {k: np.asarray(v) for k, v in data.observations.items()}
+    obs.update({f"images/{cam}": np.asarray(v) for cam, v in data.images.items()})
+    arm_pose = obs.get(arm_pose_key, np.asarray(data.arm))
+    return Episode(data.info.embodiment, obs, np.asarray(arm_pose, dtype=np.float32),
+                   np.asarray(data.end_effector, dtype=np.float32), name=str(getattr(data.info, "task", "")),
+                   attrs={"task": data.info.task, "fps": data.info.fps, "success": data.info.success})
 
 
-def hdf5_episodes(folder: str | Path, lowdim: Sequence[str] = ("state",), cameras: Sequence[str] = ()) -> list[Episode]:
-    """Every ``*.h5``/``*.hdf5`` episode in ``folder`` (sorted by name)."""
+def recorded_episodes(folder: str | Path, *, arm_pose_key: str = "arm_pose") -> list[Episode]:
+    """Every complete episode of a recorded dataset folder (``lad_core.episodes.EpisodeDataset``)."""
+    from lad_core.episodes import EpisodeDataset, read_episode
+
     folder = Path(folder)
     if not folder.is_dir():
         raise InputError(f"{folder}: dataset folder not found")
-    files = sorted([*folder.glob("*.h5"), *folder.glob("*.hdf5")])
-    return [load_hdf5_episode(p, lowdim, cameras) for p in files]
+    out = []
+    for path in EpisodeDataset(folder):
+        ep = episode_from_record(read_episode(path), arm_pose_key=arm_pose_key)
+        ep.name = Path(path).stem
+        out.append(ep)
+    return out

@@ -55,7 +55,7 @@ class TrainResult:
 
 def load_episodes(config: TrainConfig) -> dict[str, list[Episode]]:
     """The episodes of every dataset in the config (synthetic or an HDF5 folder)."""
-    from lad_core.policy.sources import hdf5_episodes, synthetic_episodes
+    from lad_core.policy.sources import recorded_episodes, synthetic_episodes
 
     obs = config.policy.observation
     out = {}
@@ -67,7 +67,7 @@ def load_episodes(config: TrainConfig) -> dict[str, list[Episode]]:
                                              cameras=[c.name for c in obs.cameras if not c.optional],
                                              image_size=tuple(obs.image_size))
         else:
-            out[d.name] = hdf5_episodes(d.path, list(obs.lowdim), [c.name for c in obs.cameras])
+            out[d.name] = recorded_episodes(d.path)
     return out
 
 
