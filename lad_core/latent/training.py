@@ -1,0 +1,292 @@
+"""Two-stage training of the latent action model (paper Sec. 3.2, Eq. 4-6), resumable, as a generator of progress.
+
+Stage 1 trains the encoders with the pairwise InfoNCE loss; the temperature decays exponentially from
+``temperature.start`` to ``temperature.end`` over stage 1 (per step) and stays at ``end`` in stage 2. Stage 2 trains
+the decoders with L_total = L_recon + lambda * L_contrastive, fine-tuning the encoders at ``lr * encoder_lr_scale``
+(or keeping them frozen when ``finetune_encoders`` is false). L_recon is the mean over modalities of the MSE in
+normalized units (Eq. 5 up to a constant factor per modality, so that a 189-d human pose and a 1-d width weigh the
+same).
+
+Output folder::
+
+    metrics.jsonl        one JSON line per epoch: stage, epoch, step, temperature, train losses, val SR/CR losses
+    tb/                  TensorBoard event files (the same scalars)
+    last/                resumable checkpoint: the model + train_state.safetensors/.json (optimizer, stage, epoch)
+    model/               the final model (LatentActionModel.load(out / "model")) with final validation metrics
+
+``iter_training`` yields a :class:`TrainProgress` per epoch and honours ``cancel()`` between epochs (the state is
+saved first, so a later call resumes); ``train`` runs it to the end.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import torch
+from torch.nn import functional as F
+
+from lad_core.errors import ConfigError, InputError
+from lad_core.latent.configuration import LatentConfig
+from lad_core.latent.modeling import LatentActionModel, info_nce
+
+log = logging.getLogger(__name__)
+STATE_JSON, STATE_TENSORS = "train_state.json", "train_state.safetensors"
+
+
+@dataclass
+class TrainProgress:
+    stage: int
+    epoch: int  # 0-based index of the epoch just finished within its stage
+    epochs: int  # epochs of this stage
+    step: int  # global optimizer step
+    temperature: float
+    train: dict  # mean losses of the epoch
+    val: dict | None  # validation summary when evaluated this epoch
+    seconds: float
+
+
+@dataclass
+class TrainResult:
+    model: LatentActionModel
+    out_dir: Path
+    metrics: dict  # final validation metrics (metrics.evaluate)
+    seconds: float
+    history: list[dict] = field(default_factory=list)
+
+
+@dataclass
+class _Split:
+    train: dict[str, torch.Tensor]  # normalized
+    val_raw: dict[str, np.ndarray]
+    provenance: dict
+
+
+def _prepare(config: LatentConfig, model: LatentActionModel, data=None) -> _Split:
+    from lad_core.latent.pairs import PairedData, load_pairs, validate_pairs
+
+    mods = config.model.modalities
+    if data is None:
+        pairs = load_pairs(config.pairs_path(), mods)
+    elif isinstance(data, PairedData):
+        validate_pairs(data.data, str(data.path or "pairs"), mods)
+        pairs = data
+    else:
+        validate_pairs(data, "pairs", mods)
+        pairs = PairedData({m: np.asarray(data[m], np.float32) for m in mods}, {})
+    n = len(pairs)
+    order = np.random.default_rng(config.run.seed).permutation(n)
+    if config.data.max_tuples:
+        order = order[: config.data.max_tuples]
+    n_val = max(1, int(round(len(order) * config.data.val_fraction)))
+    if len(order) - n_val < 2:
+        raise InputError(f"{pairs.path or 'pairs'}: {n} tuples are too few to train (need at least {n_val + 2})")
+    val_idx, train_idx = np.sort(order[:n_val]), np.sort(order[n_val:])
+    train_raw = {m: torch.as_tensor(pairs.data[m][train_idx], dtype=torch.float32) for m in mods}
+    model.fit_normalization(train_raw)
+    train = {m: model.normalizers[m].normalize(v) for m, v in train_raw.items()}
+    val_raw = {m: pairs.data[m][val_idx] for m in mods}
+    prov = {"pairs": str(pairs.path) if pairs.path else None, "source": pairs.attrs.get("source"),
+            "scales": pairs.attrs.get("scales"), "n_train": len(train_idx), "n_val": len(val_idx)}
+    return _Split(train, val_raw, prov)
+
+
+def _optimizer(kind: str, groups, lr: float, weight_decay: float):
+    cls = torch.optim.AdamW if kind == "adamw" else torch.optim.Adam
+    return cls(groups, lr=lr, weight_decay=weight_decay)
+
+
+def _stage2_optimizer(config: LatentConfig, model: LatentActionModel):
+    s2 = config.stage2
+    groups = [{"params": list(model.decoders.parameters()), "lr": s2.lr}]
+    if s2.finetune_encoders:
+        groups.append({"params": list(model.encoders.parameters()), "lr": s2.lr * s2.encoder_lr_scale})
+    return _optimizer(s2.optimizer, groups, s2.lr, s2.weight_decay)
+
+
+# ---------------------------------------------------------------------------------------------- train state
+def _save_state(path: Path, model, opt, stage: int, next_epoch: int, step: int, config: LatentConfig, split) -> None:
+    from safetensors.torch import save_file
+
+    model.save(path, {"config": config.to_mapping(), "provenance": split.provenance})
+    tensors, plain = {}, {"param_groups": opt.state_dict()["param_groups"], "state": {}}
+    for idx, st in opt.state_dict()["state"].items():
+        plain["state"][str(idx)] = {}
+        for k, v in st.items():
+            if isinstance(v, torch.Tensor):
+                tensors[f"{idx}.{k}"] = v.detach().cpu().contiguous()
+            else:
+                plain["state"][str(idx)][k] = v
+    save_file(tensors, str(path / (STATE_TENSORS + ".tmp")))
+    (path / (STATE_JSON + ".tmp")).write_text(json.dumps(
+        {"stage": stage, "next_epoch": next_epoch, "step": step, "config": config.to_mapping(), "optimizer": plain}))
+    (path / (STATE_TENSORS + ".tmp")).replace(path / STATE_TENSORS)
+    (path / (STATE_JSON + ".tmp")).replace(path / STATE_JSON)
+
+
+def _load_state(path: Path, config: LatentConfig):
+    from safetensors.torch import load_file
+
+    from lad_core.latent.checkpoint import load_model
+
+    state = json.loads((path / STATE_JSON).read_text())
+    saved, now = dict(state["config"]), config.to_mapping()
+    saved.pop("run", None), now.pop("run", None)
+    if saved != now:
+        diff = sorted(k for k in set(saved) | set(now) if saved.get(k) != now.get(k))
+        raise ConfigError(f"{path} holds a run of a different config (sections {diff} differ); use another output "
+                          f"folder or start over without resuming", source=config.source_file)
+    model = load_model(path)
+    tensors = load_file(str(path / STATE_TENSORS))
+    opt_state = {"param_groups": state["optimizer"]["param_groups"], "state": {}}
+    for idx, plain in state["optimizer"]["state"].items():
+        entry = dict(plain)
+        entry.update({k.split(".", 1)[1]: v for k, v in tensors.items() if k.split(".", 1)[0] == idx})
+        opt_state["state"][int(idx)] = entry
+    return model, opt_state, state["stage"], state["next_epoch"], state["step"]
+
+
+# ---------------------------------------------------------------------------------------------- the loop
+def _batches(n: int, batch_size: int, gen: torch.Generator):
+    perm = torch.randperm(n, generator=gen)
+    if n <= batch_size:
+        return [perm]
+    return [perm[s : s + batch_size] for s in range(0, n - batch_size + 1, batch_size)]
+
+
+def quick_validation(model, val_raw: dict[str, np.ndarray], limit: int = 4096) -> dict:
+    from lad_core.latent.metrics import evaluate, sr_cr_summary
+
+    sub = {m: v[:limit] for m, v in val_raw.items()}
+    met = evaluate(model, sub, fingertips=False)
+    return {"loss": met["loss"], "top1": met["top1"], **sr_cr_summary(met)}
+
+
+def iter_training(config: LatentConfig, out_dir: str | Path, data=None, resume: bool = True,
+                  cancel: Callable[[], bool] | None = None) -> Iterator[TrainProgress]:
+    """Train per `config`, writing to `out_dir`; yields after every epoch. `data`: PairedData or a dict of arrays
+    instead of the config's pairs file."""
+    torch.set_num_threads(config.run.threads)
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    last = out / "last"
+    model = LatentActionModel.from_config(config.model)
+    split = _prepare(config, model, data)
+    stage, start_epoch, step, opt_state = 1, 0, 0, None
+    if resume and (last / STATE_JSON).exists():
+        model, opt_state, stage, start_epoch, step = _load_state(last, config)
+        log.info("resuming %s at stage %d epoch %d", last, stage, start_epoch)
+    from torch.utils.tensorboard import SummaryWriter
+
+    writer = SummaryWriter(str(out / "tb"))
+    t0 = time.perf_counter()
+    n = len(next(iter(split.train.values())))
+    mods = config.model.modalities
+    steps1 = max(1, config.stage1.epochs * len(_batches(n, config.stage1.batch_size, torch.Generator())))
+    try:
+        with open(out / "metrics.jsonl", "a") as jsonl:
+            for st in (1, 2):
+                if st < stage:
+                    continue
+                scfg = config.stage1 if st == 1 else config.stage2
+                if st == 1:
+                    opt = _optimizer(scfg.optimizer, model.encoders.parameters(), scfg.lr, scfg.weight_decay)
+                else:
+                    opt = _stage2_optimizer(config, model)
+                if opt_state is not None and st == stage:
+                    opt.load_state_dict(opt_state)
+                first = start_epoch if st == stage else 0
+                finetune = st == 1 or config.stage2.finetune_encoders
+                lam = config.stage2.contrastive_weight if st == 2 else 1.0
+                for epoch in range(first, scfg.epochs):
+                    gen = torch.Generator().manual_seed(config.run.seed * 100_003 + st * 10_007 + epoch)
+                    torch.manual_seed(config.run.seed * 100_003 + st * 10_007 + epoch)
+                    model.train()
+                    if not finetune:
+                        model.encoders.eval()
+                    sums: dict[str, float] = {}
+                    batches = _batches(n, scfg.batch_size, gen)
+                    for idx in batches:
+                        tau = config.temperature.at(step / steps1) if st == 1 else config.temperature.end
+                        with torch.set_grad_enabled(finetune):
+                            z = {m: model.embed(m, split.train[m][idx]) for m in mods}
+                        contrastive, _ = info_nce(z, tau)
+                        if st == 1:
+                            loss = contrastive
+                            parts = {"contrastive": float(contrastive)}
+                        else:
+                            recon = {m: F.mse_loss(model.reconstruct(m, z[m]), split.train[m][idx]) for m in mods}
+                            l_rec = sum(recon.values()) / len(mods)
+                            loss = l_rec + lam * contrastive if finetune and lam > 0 else l_rec
+                            parts = {"recon": float(l_rec), "contrastive": float(contrastive),
+                                     **{f"recon_{m}": float(v) for m, v in recon.items()}}
+                        opt.zero_grad(set_to_none=True)
+                        loss.backward()
+                        opt.step()
+                        step += 1
+                        for k, v in parts.items():
+                            sums[k] = sums.get(k, 0.0) + v
+                    train = {k: v / len(batches) for k, v in sums.items()}
+                    if not all(np.isfinite(v) for v in train.values()):
+                        raise InputError(f"training diverged at stage {st} epoch {epoch}: losses {train}")
+                    is_last = epoch == scfg.epochs - 1
+                    val = None
+                    if (epoch + 1) % config.run.eval_every == 0 or is_last:
+                        val = quick_validation(model, split.val_raw)
+                    tau_now = config.temperature.at(step / steps1) if st == 1 else config.temperature.end
+                    record = {"stage": st, "epoch": epoch, "step": step, "temperature": tau_now, "train": train,
+                              "val": val, "seconds": time.perf_counter() - t0}
+                    jsonl.write(json.dumps(record) + "\n")
+                    jsonl.flush()
+                    for k, v in train.items():
+                        writer.add_scalar(f"stage{st}/train/{k}", v, step)
+                    writer.add_scalar(f"stage{st}/temperature", tau_now, step)
+                    if val is not None:
+                        writer.add_scalar(f"stage{st}/val/sr_loss", val["sr"], step)
+                        writer.add_scalar(f"stage{st}/val/cr_loss", val["cr"], step)
+                        for k, v in val["loss"].items():
+                            writer.add_scalar(f"stage{st}/val/loss/{k}", v, step)
+                    stop = cancel is not None and cancel()
+                    if (epoch + 1) % config.run.checkpoint_every == 0 or is_last or stop:
+                        nxt_stage, nxt_epoch = (st, epoch + 1) if not is_last else (st + 1, 0)
+                        if nxt_stage == 2 and st == 1:
+                            _save_state(last, model, _stage2_optimizer(config, model), 2, 0, step, config, split)
+                        else:
+                            _save_state(last, model, opt, nxt_stage, nxt_epoch, step, config, split)
+                    yield TrainProgress(st, epoch, scfg.epochs, step, tau_now, train, val, time.perf_counter() - t0)
+                    if stop:
+                        return
+                opt_state = None
+    finally:
+        writer.close()
+    _finish(model, config, split, out, time.perf_counter() - t0)
+
+
+def _finish(model, config, split, out: Path, seconds: float) -> dict:
+    from lad_core.latent.metrics import evaluate, sr_cr_summary
+
+    metrics = evaluate(model, split.val_raw)
+    summary = {"val": metrics, "summary": sr_cr_summary(metrics), "train_seconds": seconds}
+    model.save(out / "model", {"config": config.to_mapping(), "provenance": split.provenance, "metrics": summary})
+    (out / "final_metrics.json").write_text(json.dumps(summary, indent=1))
+    return summary
+
+
+def train(config: LatentConfig, out_dir: str | Path, data=None, resume: bool = True,
+          on_progress: Callable[[TrainProgress], None] | None = None) -> TrainResult:
+    from lad_core.latent.checkpoint import load_model
+
+    t0 = time.perf_counter()
+    history = []
+    for p in iter_training(config, out_dir, data=data, resume=resume):
+        history.append({"stage": p.stage, "epoch": p.epoch, "train": p.train, "val": p.val})
+        if on_progress is not None:
+            on_progress(p)
+    out = Path(out_dir)
+    final = json.loads((out / "final_metrics.json").read_text())
+    return TrainResult(load_model(out / "model"), out, final["val"], time.perf_counter() - t0, history)
