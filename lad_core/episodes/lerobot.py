@@ -291,10 +291,10 @@ def _decode_video(path: Path, fps: float) -> np.ndarray:
 
 
 def _column(table, key: str, rows: slice) -> np.ndarray:
-    col = table.column(key).combine_chunks()
-    col = col.slice(rows.start, rows.stop - rows.start)
+    """Rows [start, stop) of a parquet column as an array; list columns become (rows, D)."""
     import pyarrow as pa
 
+    col = table.column(key).combine_chunks().slice(rows.start, rows.stop - rows.start)
     if pa.types.is_fixed_size_list(col.type) or pa.types.is_list(col.type):
         return np.stack(col.to_numpy(zero_copy_only=False)) if len(col) else np.zeros((0, 0))
     return col.to_numpy()
@@ -308,7 +308,6 @@ def import_lerobot(src: str | Path, out: str | Path, *, embodiment: str | None =
     `embodiment` names the embodiment (default: info.json robot_type), and without `arm.`/`end_effector.`
     element names the last `end_effector_dims` (default 1: a gripper width) action columns are the end-effector.
     """
-    import pyarrow as pa
     import pyarrow.parquet as pq
 
     from lad_core.episodes.dataset import EpisodeDataset
