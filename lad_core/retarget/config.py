@@ -13,7 +13,9 @@ from lad_core.errors import ConfigError
 class RetargetConfig(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    max_iterations: int = Field(30, ge=1, description="Levenberg-Marquardt iterations for a cold start / batch")
+    max_iterations: int = Field(30, ge=1, description="Levenberg-Marquardt iterations for a cold start from rest")
+    batch_iterations: int = Field(6, ge=1, description="iterations per pose in batched mode (from the codebook)")
+    codebook_size: int = Field(512, ge=1, description="solved human poses used as batched warm starts")
     streaming_iterations: int = Field(8, ge=1, description="iterations per frame when warm-started")
     tolerance: float = Field(1e-6, gt=0, description="stop when no joint moves more than this (rad)")
     damping: float = Field(1e-3, gt=0, description="initial Levenberg-Marquardt damping")

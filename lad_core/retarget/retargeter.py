@@ -17,6 +17,7 @@ from lad_core.embodiments import human
 from lad_core.embodiments.spec import EmbodimentSpec, load_scales_file, validate_scales
 from lad_core.errors import ConfigError
 from lad_core.kinematics import THUMB_KEYVECTORS, human_keyvectors, load_kinematics
+from lad_core.retarget.codebook import Codebook
 from lad_core.retarget.config import RetargetConfig
 from lad_core.retarget.filters import LowPassFilter
 from lad_core.retarget.optimizer import keyvector_energy, solve
@@ -54,6 +55,7 @@ class HandRetargeter:
         self.rest = np.clip(np.zeros(self.kin.action_dim), self.kin.lower, self.kin.upper)
         self._filter = LowPassFilter(self.config.lowpass_alpha)
         self._last: np.ndarray | None = None
+        self._codebook: tuple[bytes, Codebook] | None = None
 
     @property
     def scales(self) -> np.ndarray:
@@ -80,10 +82,12 @@ class HandRetargeter:
         chunk = self.config.batch_chunk
         scales = self._scales.copy()  # a scale change during the batch applies to the next call
 
+        codebook = self._codebook_for(scales)
+
         def solve_chunk(start: int) -> None:
             part = target[start : start + chunk]
-            q0 = np.broadcast_to(self.rest, (len(part), self.action_dim))
-            res = solve(self.kin, part, scales, q0, max_iterations=self.config.max_iterations,
+            q0 = codebook.nearest(part)
+            res = solve(self.kin, part, scales, q0, max_iterations=self.config.batch_iterations,
                         tolerance=self.config.tolerance, damping=self.config.damping)  # fmt: skip
             out[start : start + len(part)] = res.qpos
             if progress is not None:
@@ -97,6 +101,13 @@ class HandRetargeter:
             for start in starts:
                 solve_chunk(start)
         return out
+
+    def _codebook_for(self, scales: np.ndarray) -> Codebook:
+        """The warm-start codebook of the current scales, built on first use (about a second) and kept."""
+        key = scales.tobytes()
+        if self._codebook is None or self._codebook[0] != key:
+            self._codebook = (key, Codebook.build(self.kin, scales, self.rest, size=self.config.codebook_size))
+        return self._codebook[1]
 
     def step(self, landmarks) -> RetargetResult:
         target = _targets(landmarks)[None]
