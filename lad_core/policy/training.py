@@ -41,6 +41,7 @@ class TrainProgress:
     lr: float
     samples_per_s: float
     checkpoint: Path | None = None
+    policy: object = None  # the (unwrapped) policy being trained, for inspection between steps
 
 
 @dataclass
@@ -278,7 +279,7 @@ def iter_train(config: TrainConfig, out_dir: str | Path, *, episodes: Mapping[st
                 saved = None
                 if step % run.checkpoint_every == 0 or step == run.steps:
                     saved = checkpoint(step)
-                yield TrainProgress(step, run.steps, loss_value, lr, rate, saved)
+                yield TrainProgress(step, run.steps, loss_value, lr, rate, saved, policy)
         finally:
             if metrics is not None:
                 metrics.close()
