@@ -20,6 +20,9 @@ import numpy as np
 from array_api_compat import array_namespace
 
 from lad_core.errors import InputError
+from lad_core.geometry import cross as _cross
+from lad_core.geometry import dot as _dot
+from lad_core.geometry import normalize as _normalize
 
 NUM_LANDMARKS = 21
 POSE_DIM = NUM_LANDMARKS * 9  # 6-D rotation + 3-D translation per joint
@@ -64,28 +67,6 @@ def validate_landmarks(x, name: str = "landmarks") -> np.ndarray:
 
 
 # --------------------------------------------------------------------------------------------- array helpers
-def _cross(a, b):
-    xp = array_namespace(a, b)
-    return xp.stack(
-        [
-            a[..., 1] * b[..., 2] - a[..., 2] * b[..., 1],
-            a[..., 2] * b[..., 0] - a[..., 0] * b[..., 2],
-            a[..., 0] * b[..., 1] - a[..., 1] * b[..., 0],
-        ],
-        axis=-1,
-    )
-
-
-def _dot(a, b):
-    xp = array_namespace(a, b)
-    return xp.sum(a * b, axis=-1, keepdims=True)
-
-
-def _normalize(v, eps: float = 1e-12):
-    xp = array_namespace(v)
-    return v / xp.sqrt(xp.clip(_dot(v, v), eps, None))
-
-
 def _frame_from_z_and_x(z, x_hint):
     """Rotation matrix (columns x, y, z) with z along `z` and x the part of `x_hint` orthogonal to it."""
     xp = array_namespace(z, x_hint)

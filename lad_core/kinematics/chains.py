@@ -15,19 +15,8 @@ from dataclasses import dataclass
 import numpy as np
 from array_api_compat import array_namespace, is_torch_array
 
+from lad_core.geometry import cross as _cross
 from lad_core.kinematics.tree import FIXED, PRISMATIC, KinematicTree
-
-
-def _cross(a, b):
-    xp = array_namespace(a, b)
-    return xp.stack(
-        [
-            a[..., 1] * b[..., 2] - a[..., 2] * b[..., 1],
-            a[..., 2] * b[..., 0] - a[..., 0] * b[..., 2],
-            a[..., 0] * b[..., 1] - a[..., 1] * b[..., 0],
-        ],
-        axis=-1,
-    )
 
 
 @dataclass
