@@ -1,0 +1,23 @@
+"""Helpers shared by the latent-space tests (a uniquely named module, importable from any test file)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+COMMITTED_MODEL = Path(__file__).parent / "data" / "latent_cpu_all"
+
+
+def tiny_mapping(pairs: Path, **overrides) -> dict:
+    """A config that trains in a few seconds on ~1,500 tuples (1 torch thread)."""
+    data = {
+        "name": "tiny",
+        "model": {"modalities": ["human", "faive", "mimic", "gripper"], "latent_dim": 16, "hidden": [32, 32]},
+        "data": {"pairs": str(pairs), "val_fraction": 0.15},
+        "temperature": {"start": 0.4, "end": 0.2},
+        "stage1": {"epochs": 3, "batch_size": 256, "optimizer": "adam", "lr": 3e-3, "weight_decay": 1e-4},
+        "stage2": {"epochs": 3, "batch_size": 256, "optimizer": "adam", "lr": 3e-3, "weight_decay": 1e-4},
+        "run": {"seed": 0, "threads": 1},
+    }
+    for key, value in overrides.items():
+        data[key] = {**data[key], **value} if isinstance(value, dict) else value
+    return data

@@ -1,0 +1,129 @@
+"""Paired data (Eq. 1): values equal direct retargeting, provenance, and clear errors for bad files."""
+
+from __future__ import annotations
+
+import json
+import shutil
+
+import h5py
+import numpy as np
+import pytest
+
+from lad_core.embodiments.human import encode_pose
+from lad_core.errors import InputError
+from lad_core.latent.pairs import array_source, file_source, load_pairs, make_pairs
+from lad_core.latent.sampler import FAMILIES
+from lad_core.retarget import build_retargeter
+
+
+def test_tuples_equal_direct_retargeting_of_real_poses(real_pose_sequence, tmp_path):
+    poses = real_pose_sequence[::20].astype(np.float64)  # 32 real frames
+    out = make_pairs(array_source(poses, "real"), tmp_path / "real.h5", chunk=10)
+    assert out.count == len(poses) and out.rate > 0
+    pairs = load_pairs(out.path)
+    assert pairs.modalities == ["human", "faive", "mimic", "gripper"]
+    np.testing.assert_allclose(pairs.data["human"], encode_pose(poses), atol=1e-6)
+    for name in ("faive", "mimic", "gripper"):
+        np.testing.assert_allclose(pairs.data[name], build_retargeter(name).retarget_batch(poses), atol=1e-5)
+    assert (pairs.family == -1).all()
+
+
+def test_provenance_records_source_scales_and_software(tiny_pairs):
+    pairs = load_pairs(tiny_pairs)
+    a = pairs.attrs
+    assert a["source"]["kind"] == "synthetic" and a["source"]["n"] == 1500 and a["source"]["seed"] == 7
+    assert set(a["source"]["sampler"]["families"]) <= set(FAMILIES)
+    np.testing.assert_allclose(a["scales"]["mimic"], build_retargeter("mimic").scales)
+    assert a["scales"]["gripper"] is None
+    assert a["software"]["lad"] and a["dims"] == {"human": 189, "faive": 11, "mimic": 16, "gripper": 1}
+    assert pairs.family.min() >= 0 and len(np.unique(pairs.family)) == len(FAMILIES)
+    assert 0.0 <= pairs.data["gripper"].min() and pairs.data["gripper"].max() <= 1.0
+
+
+def test_selected_modalities_are_read_and_a_missing_one_is_named(tiny_pairs, tmp_path):
+    sub = load_pairs(tiny_pairs, ["mimic", "gripper"])
+    assert sub.modalities == ["mimic", "gripper"] and len(sub) == 1500
+    path = tmp_path / "hm.h5"
+    make_pairs(array_source(_few_poses()), path, ["human", "mimic"])
+    with pytest.raises(InputError, match=r"hm\.h5: missing modality \['faive'\]"):
+        load_pairs(path, ["human", "faive", "mimic"])
+
+
+def _few_poses():
+    from lad_core.latent.sampler import SyntheticPoseSampler
+
+    return SyntheticPoseSampler().sample(20, seed=2).landmarks
+
+
+def test_nan_in_a_file_is_reported_with_modality_and_row(tiny_pairs, tmp_path):
+    bad = tmp_path / "nan.h5"
+    shutil.copy(tiny_pairs, bad)
+    with h5py.File(bad, "r+") as f:
+        f["mimic"][12, 3] = np.nan
+    with pytest.raises(InputError, match=r"nan\.h5: modality 'mimic' has 1 NaN/inf values .*\[12\]"):
+        load_pairs(bad)
+
+
+def test_nan_landmarks_are_refused_before_writing(tmp_path):
+    poses = _few_poses()
+    poses[3, 5, 1] = np.nan
+    with pytest.raises(InputError, match="NaN"):
+        make_pairs(array_source(poses, "poses.npy"), tmp_path / "x.h5")
+    assert not (tmp_path / "x.h5").exists()
+
+
+def test_incomplete_foreign_and_missing_files(tiny_pairs, tmp_path):
+    with pytest.raises(InputError, match="not found"):
+        load_pairs(tmp_path / "nope.h5")
+    partial = tmp_path / "p.h5"
+    shutil.copy(tiny_pairs, partial)
+    with h5py.File(partial, "r+") as f:
+        f.attrs["complete"] = False
+    with pytest.raises(InputError, match="incomplete"):
+        load_pairs(partial)
+    foreign = tmp_path / "foreign.h5"
+    with h5py.File(foreign, "w") as f:
+        f["human"] = np.zeros((3, 189))
+    with pytest.raises(InputError, match="not a latent pairs file"):
+        load_pairs(foreign)
+    text = tmp_path / "t.h5"
+    text.write_text("hello")
+    with pytest.raises(InputError, match="not a readable HDF5"):
+        load_pairs(text)
+
+
+def test_landmark_files(tmp_path, real_pose_sequence):
+    npy = tmp_path / "lm.npy"
+    np.save(npy, real_pose_sequence[:10].reshape(10, 63))
+    src = file_source(npy)
+    assert src.total == 10 and src.describe["kind"] == "file"
+    h5 = tmp_path / "rec.h5"
+    with h5py.File(h5, "w") as f:
+        f["a/landmarks"] = real_pose_sequence[:4]
+        f["b/landmarks"] = real_pose_sequence[4:7]
+        f["other"] = np.zeros((5, 3))
+    assert file_source(h5).total == 7
+    bad = tmp_path / "bad.npy"
+    np.save(bad, np.zeros((4, 20, 3)))
+    with pytest.raises(InputError, match=r"bad\.npy: expected shape \(\.\.\., 21, 3\)"):
+        file_source(bad)
+    with pytest.raises(InputError, match="unsupported"):
+        file_source(tmp_path / "lm.npy").describe and file_source(_touch(tmp_path / "x.csv"))
+
+
+def _touch(p):
+    p.write_text("1")
+    return p
+
+
+def test_pairs_need_the_human_modality(tmp_path):
+    with pytest.raises(InputError, match="human"):
+        make_pairs(array_source(_few_poses()), tmp_path / "x.h5", ["faive", "gripper"])
+
+
+def test_progress_callback_sees_every_chunk(tmp_path):
+    seen = []
+    make_pairs(array_source(_few_poses()), tmp_path / "x.h5", ["human", "gripper"], chunk=6, progress=seen.append)
+    assert seen == [6, 12, 18, 20]
+    attrs = load_pairs(tmp_path / "x.h5").attrs
+    assert json.loads(json.dumps(attrs["modalities"])) == ["human", "gripper"]
