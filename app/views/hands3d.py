@@ -1,0 +1,218 @@
+"""Side-by-side views of the human hand and every robot, updated live, with keyvectors drawn.
+
+`HandsView3D` uses pyvistaqt: one QtInteractor with one viewport per hand (one render call draws them all) and
+linked cameras. Meshes are line skeletons and point sprites, so Mesa's software OpenGL keeps up with the camera.
+`HandsView2D` is the pyqtgraph fallback (y-z projection, the palm facing the viewer) used when no OpenGL context
+can be made; `make_hands_view` picks one and says which in `.backend`.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import time
+
+import numpy as np
+from PySide6 import QtWidgets
+
+from lad_core.studio.geometry import KEYVECTOR_PAIRS, HandDrawing
+
+log = logging.getLogger(__name__)
+_KV_CELLS = np.hstack([np.full((len(KEYVECTOR_PAIRS), 1), 2), KEYVECTOR_PAIRS]).ravel()
+COLORS = {"human": "#f0c8a0", "faive": "#7fb3ff", "mimic": "#9be28f", "gripper": "#d0a0ff"}
+
+
+def _drawing_of(frame, name: str) -> HandDrawing | None:
+    if name == "human":
+        return frame.human
+    robot = frame.robots.get(name)
+    return robot.drawing if robot is not None else None
+
+
+class _Counter:
+    """Render updates per second over the last second (the status bar's 3D fps)."""
+
+    def __init__(self):
+        self.count = 0
+        self._times: list[float] = []
+
+    def tick(self) -> None:
+        self.count += 1
+        now = time.monotonic()
+        self._times.append(now)
+        while self._times and now - self._times[0] > 1.0:
+            self._times.pop(0)
+
+    @property
+    def fps(self) -> float:
+        return float(len(self._times))
+
+
+class HandsView3D(QtWidgets.QWidget):
+    backend = "pyvista"
+
+    def __init__(self, names: list[str], parent=None):
+        super().__init__(parent)
+        import pyvista as pv
+        from pyvistaqt import QtInteractor
+
+        self.names = list(names)
+        self.counter = _Counter()
+        self.plotter = QtInteractor(self, shape=(1, len(self.names)), border=False, multi_samples=0,
+                                    line_smoothing=False, point_smoothing=False, auto_update=False)
+        self.plotter.set_background("#1e1e24")
+        lay = QtWidgets.QVBoxLayout(self)
+        lay.setContentsMargins(0, 0, 0, 0)
+        lay.addWidget(self.plotter.interactor)
+        self._meshes: dict[str, tuple] = {}
+        self._pv = pv
+        for i, name in enumerate(self.names):
+            self.plotter.subplot(0, i)
+            self.plotter.add_text(name, font_size=9, color="white")
+            self._meshes[name] = None
+        self.plotter.link_views()
+        self._set_camera()
+
+    def _set_camera(self) -> None:
+        # Canonical frame: +x out of the palm (towards the viewer), +z up along the fingers.
+        self.plotter.subplot(0, 0)
+        self.plotter.camera_position = [(0.42, 0.0, 0.09), (0.0, 0.0, 0.09), (0.0, 0.0, 1.0)]
+        self.plotter.camera.parallel_projection = True
+        self.plotter.camera.parallel_scale = 0.13
+
+    def _build(self, i: int, name: str, d: HandDrawing) -> tuple:
+        pv = self._pv
+        self.plotter.subplot(0, i)
+        cells = np.hstack([np.full((len(d.segments), 1), 2), d.segments]).ravel()
+        bones = pv.PolyData(d.points.copy(), lines=cells)
+        joints = pv.PolyData(d.points.copy())
+        color = COLORS.get(name, "#e0e0e0")
+        self.plotter.add_mesh(bones, color=color, line_width=5, reset_camera=False)
+        self.plotter.add_mesh(joints, color="#ff6060", point_size=7, render_points_as_spheres=True, reset_camera=False)
+        kv = None
+        if d.kv_points is not None:
+            kv = pv.PolyData(d.kv_points.copy(), lines=_KV_CELLS)
+            self.plotter.add_mesh(kv, color="#c8a838", line_width=1, reset_camera=False)
+        return bones, joints, kv, len(d.points)
+
+    def show_frame(self, frame) -> None:
+        changed = False
+        for i, name in enumerate(self.names):
+            d = _drawing_of(frame, name)
+            if d is None:
+                continue
+            meshes = self._meshes[name]
+            if meshes is None or meshes[3] != len(d.points):
+                meshes = self._meshes[name] = self._build(i, name, d)
+            bones, joints, kv, _ = meshes
+            bones.points[:] = d.points
+            joints.points[:] = d.points
+            bones.GetPoints().Modified()
+            joints.GetPoints().Modified()
+            if kv is not None and d.kv_points is not None:
+                kv.points[:] = d.kv_points
+                kv.GetPoints().Modified()
+            changed = True
+        if changed:
+            self.plotter.ren_win.Render()
+            self.counter.tick()
+
+    def screenshot(self, path: str) -> None:
+        self.plotter.screenshot(path)
+
+    def close_view(self) -> None:
+        self.plotter.close()
+
+
+class HandsView2D(QtWidgets.QWidget):
+    """Fallback: one pyqtgraph plot per hand, the y-z plane seen from the palm side."""
+
+    backend = "pyqtgraph"
+
+    def __init__(self, names: list[str], parent=None):
+        super().__init__(parent)
+        import pyqtgraph as pg
+
+        self.names = list(names)
+        self.counter = _Counter()
+        self.widget = pg.GraphicsLayoutWidget()
+        lay = QtWidgets.QVBoxLayout(self)
+        lay.setContentsMargins(0, 0, 0, 0)
+        lay.addWidget(self.widget)
+        self._items = {}
+        first = None
+        for name in self.names:
+            p = self.widget.addPlot(title=name)
+            p.setAspectLocked(True)
+            p.hideAxis("left")
+            p.hideAxis("bottom")
+            p.setRange(xRange=(-0.12, 0.12), yRange=(-0.03, 0.22))
+            if first is None:
+                first = p
+            else:
+                p.setXLink(first)
+                p.setYLink(first)
+            bones = p.plot(pen=pg.mkPen(COLORS.get(name, "#e0e0e0"), width=3), connect="pairs")
+            kv = p.plot(pen=pg.mkPen("#ffd24d", width=1), connect="pairs")
+            joints = pg.ScatterPlotItem(size=5, brush=pg.mkBrush("#ff6060"), pen=None)
+            p.addItem(joints)
+            self._items[name] = (bones, joints, kv)
+
+    def show_frame(self, frame) -> None:
+        for name in self.names:
+            d = _drawing_of(frame, name)
+            if d is None:
+                continue
+            bones, joints, kv = self._items[name]
+            yz = d.points[:, [1, 2]] * (-1, 1)  # seen from +x: +y to the viewer's left
+            seg = yz[d.segments.ravel()]
+            bones.setData(seg[:, 0], seg[:, 1])
+            joints.setData(pos=yz)
+            if d.kv_points is not None:
+                k = (d.kv_points[:, [1, 2]] * (-1, 1))[KEYVECTOR_PAIRS.ravel()]
+                kv.setData(k[:, 0], k[:, 1])
+        self.counter.tick()
+
+    def screenshot(self, path: str) -> None:
+        self.widget.grab().save(path)
+
+    def close_view(self) -> None:
+        pass
+
+
+def software_opengl() -> str | None:
+    """The OpenGL renderer's name when it is a software one (llvmpipe, softpipe, SwiftShader), else None."""
+    try:
+        import pyvista as pv
+
+        plotter = pv.Plotter(off_screen=True, window_size=(16, 16))
+        plotter.ren_win.Render()
+        caps = plotter.ren_win.ReportCapabilities()
+        plotter.close()
+    except Exception as exc:  # noqa: BLE001 - no OpenGL at all
+        return f"no OpenGL ({exc})"
+    for name in ("llvmpipe", "softpipe", "SwiftShader", "Software Rasterizer"):
+        if name.lower() in caps.lower():
+            return name
+    return None
+
+
+def make_hands_view(names: list[str], parent=None, prefer: str | None = None):
+    """Returns (view, note). prefer (or $LAD_STUDIO_VIEW): "3d" pyvistaqt, "2d" pyqtgraph, "auto" (default): 3D on a
+    hardware OpenGL renderer, 2D on a software one, where pyvistaqt's QOpenGLWidget makes Qt compose the whole
+    window through software OpenGL (measured: ~4 window updates/s under Xvfb + llvmpipe, see benchmarks/README.md)."""
+    prefer = prefer or os.environ.get("LAD_STUDIO_VIEW", "auto")
+    note = None
+    if prefer == "auto":
+        soft = software_opengl()
+        if soft is None:
+            prefer = "3d"
+        else:
+            prefer, note = "2d", f"software OpenGL ({soft}): hand views as 2D projections (--view 3d forces 3D)"
+    if prefer == "3d":
+        try:
+            return HandsView3D(names, parent), None
+        except Exception as exc:  # noqa: BLE001 - no OpenGL here: say so and fall back
+            log.warning("3D view unavailable (%s); using 2D projections", exc)
+            return HandsView2D(names, parent), f"3D view unavailable ({exc}); showing 2D projections"
+    return HandsView2D(names, parent), note
