@@ -17,7 +17,7 @@ from __future__ import annotations
 from typing import Literal
 
 import numpy as np
-from array_api_compat import array_namespace
+from lad_core.geometry import array_namespace
 
 from lad_core.errors import InputError
 from lad_core.geometry import cross as _cross

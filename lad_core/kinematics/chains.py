@@ -13,7 +13,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
-from array_api_compat import array_namespace, is_torch_array
+from array_api_compat import is_torch_array
+
+from lad_core.geometry import array_namespace
 
 from lad_core.geometry import cross as _cross
 from lad_core.kinematics.tree import FIXED, PRISMATIC, KinematicTree
@@ -84,8 +86,8 @@ class KeypointChains:
         c = self._constants(q)
         joint = (c["coupling"] @ q[..., None, :, None])[..., 0] + c["offset"]  # (B..., P, L)
         angle = joint[..., None, None]
-        # All steps' local rotations at once (Rodrigues with K^2 precomputed), then walk the chains.
-        local = c["static_rot"] @ (c["eye"] + xp.sin(angle) * c["skew"] + (1 - xp.cos(angle)) * c["skew_sq"])
+        # All steps' local rotations at once: static @ Rodrigues(q) = S + sin(q) S K + (1 - cos(q)) S K^2.
+        local = c["static_rot"] + xp.sin(angle) * c["static_skew"] + (1 - xp.cos(angle)) * c["static_skew_sq"]
         rot = local[..., 0, :, :]
         pos = xp.broadcast_to(c["static_pos"][:, 0], rot.shape[:-1])
         origins, axes = [pos], [xp.broadcast_to(c["local_axis"][:, 0], pos.shape)]
@@ -124,6 +126,8 @@ class KeypointChains:
                 "offset": self.offset,
                 "tip_pos": self.tip_pos,
                 "eye": np.eye(3),
+                "static_skew": self.static_rot @ self.skew,
+                "static_skew_sq": self.static_rot @ self.skew_sq,
                 # world axis of step s = rot_before @ static_rot[s] @ axis[s] = rot_{s-1} @ local_axis[s]
                 "local_axis": np.einsum("plij,plj->pli", self.static_rot, self.axis),
                 "pos_and_axis": np.stack([self.static_pos, np.einsum("plij,plj->pli", self.static_rot, self.axis)], axis=-1),

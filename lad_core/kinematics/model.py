@@ -11,7 +11,9 @@ from __future__ import annotations
 from functools import lru_cache
 
 import numpy as np
-from array_api_compat import array_namespace, is_torch_array
+from array_api_compat import is_torch_array
+
+from lad_core.geometry import array_namespace
 
 from lad_core.embodiments.spec import FINGER_ORDER, EmbodimentSpec
 from lad_core.errors import ConfigError, InputError

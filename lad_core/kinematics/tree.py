@@ -14,7 +14,9 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
-from array_api_compat import array_namespace, is_torch_array
+from array_api_compat import is_torch_array
+
+from lad_core.geometry import array_namespace
 
 from lad_core.errors import ConfigError
 

@@ -92,4 +92,5 @@ def solve(
         lam = np.where(better, np.maximum(lam / 3.0, 1e-9), lam * 8.0)
         if converged.all():
             break
-    return SolveResult(qpos=q.astype(np.float64), energy=energy.astype(np.float64), converged=converged, iterations=iterations)
+    qpos = np.clip(q.astype(np.float64), kin.lower, kin.upper)  # float32 bounds round outwards
+    return SolveResult(qpos=qpos, energy=energy.astype(np.float64), converged=converged, iterations=iterations)
