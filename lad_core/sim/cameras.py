@@ -13,8 +13,8 @@ import numpy as np
 
 log = logging.getLogger(__name__)
 
-EXTERNAL_EYE = (1.15, -0.05, 0.62)
-EXTERNAL_TARGET = (0.5, 0.03, 0.04)
+EXTERNAL_EYE = (1.0, -0.05, 0.45)
+EXTERNAL_TARGET = (0.5, 0.0, 0.05)
 
 
 @dataclass(frozen=True)

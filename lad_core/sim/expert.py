@@ -29,6 +29,7 @@ class GraspPlan:
     grasp_pose: str  # human hand pose retargeted for the grasp
     object_in_wrist: tuple[float, float, float]  # object centre in the wrist frame at the grasp (m)
     palm_down: bool  # hands: palm normal (+x) down, fingers (+z) forward; gripper: +z down
+    pitch: float = 0.0  # hands: tilt of the fingers below the horizontal (rad)
     lift_height: float = 0.16
     close_ticks: int = 14
     yaw_follows_object: bool = True  # align the wrist with the object's yaw (mod 90 degrees)
@@ -36,8 +37,8 @@ class GraspPlan:
 
 PLANS = {
     "gripper": GraspPlan("pinch_index", (0.0, 0.0, 0.095), palm_down=False),
-    "mimic": GraspPlan("power", (0.045, 0.0, 0.07), palm_down=True),
-    "faive": GraspPlan("power", (0.045, 0.0, 0.07), palm_down=True),
+    "mimic": GraspPlan("power", (0.05, 0.0, 0.09), palm_down=True, pitch=0.9),
+    "faive": GraspPlan("power", (0.05, 0.0, 0.13), palm_down=True, pitch=0.9),
 }
 
 
@@ -51,6 +52,7 @@ def wrist_rotation(plan: GraspPlan, yaw: float) -> Rotation:
     """Wrist orientation for a grasp at heading ``yaw`` (rad, about the world z axis)."""
     if plan.palm_down:  # columns: x (palm normal) down, y (thumb side) left, z (fingers) forward
         base = np.array([[0.0, 0.0, 1.0], [0.0, 1.0, 0.0], [-1.0, 0.0, 0.0]])
+        return Rotation.from_euler("z", yaw) * Rotation.from_euler("y", plan.pitch) * Rotation.from_matrix(base)
     else:  # gripper: z down, fingers open along the wrist's y
         base = np.array([[1.0, 0.0, 0.0], [0.0, -1.0, 0.0], [0.0, 0.0, -1.0]])
     return Rotation.from_euler("z", yaw) * Rotation.from_matrix(base)
@@ -123,6 +125,10 @@ class ScriptedExpert:
         return sum(w.ticks for w in self.waypoints()[1:])
 
 
+def _f32(x: np.ndarray) -> np.ndarray:
+    return np.asarray(x, dtype=np.float32).astype(np.float64)
+
+
 @dataclass
 class DemoResult:
     seed: int
@@ -140,6 +146,8 @@ def run_demo(env: SimEnv, seed: int, *, render: bool = False,
     lifted, ticks = False, 0
     lift_phase = range(30 + 20 + expert.plan.close_ticks + 12, 30 + 20 + expert.plan.close_ticks + 45)
     for target, ee in expert:
+        # Commands go through float32 (the episode file's precision), so a replay sends bit-identical values.
+        target, ee = _f32(target), _f32(ee)
         if on_tick is not None:
             on_tick(obs, target, ee)
         obs = env.step(target, ee, render=render)
