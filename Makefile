@@ -9,7 +9,7 @@ XRUN  := $(if $(DISPLAY),,xvfb-run -a -s "-screen 0 1600x1000x24")
 .PHONY: run test setup system model lint clean
 
 run: setup
-	$(XRUN) $(VENV)/bin/lad demo
+	$(XRUN) $(VENV)/bin/lad-studio
 
 test: setup
 	$(VENV)/bin/lint-imports --config pyproject.toml
