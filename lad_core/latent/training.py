@@ -175,6 +175,7 @@ def iter_training(config: LatentConfig, out_dir: str | Path, data=None, resume: 
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     last = out / "last"
+    torch.manual_seed(config.run.seed)  # the initial weights are a function of the seed
     model = LatentActionModel.from_config(config.model)
     split = _prepare(config, model, data)
     stage, start_epoch, step, opt_state = 1, 0, 0, None
@@ -218,13 +219,13 @@ def iter_training(config: LatentConfig, out_dir: str | Path, data=None, resume: 
                         contrastive, _ = info_nce(z, tau)
                         if st == 1:
                             loss = contrastive
-                            parts = {"contrastive": float(contrastive)}
+                            parts = {"contrastive": float(contrastive.detach())}
                         else:
                             recon = {m: F.mse_loss(model.reconstruct(m, z[m]), split.train[m][idx]) for m in mods}
                             l_rec = sum(recon.values()) / len(mods)
                             loss = l_rec + lam * contrastive if finetune and lam > 0 else l_rec
-                            parts = {"recon": float(l_rec), "contrastive": float(contrastive),
-                                     **{f"recon_{m}": float(v) for m, v in recon.items()}}
+                            parts = {"recon": float(l_rec.detach()), "contrastive": float(contrastive.detach()),
+                                     **{f"recon_{m}": float(v.detach()) for m, v in recon.items()}}
                         opt.zero_grad(set_to_none=True)
                         loss.backward()
                         opt.step()
