@@ -32,7 +32,10 @@ class RetargetResult:
 
 
 def default_scales(kin) -> np.ndarray:
-    """Finger-length ratios: |v_i^H| / |v_i^R| at the reference open human hand and the robot's zero pose."""
+    """|v_i^H| / |v_i^R| at the reference open human hand and the robot's zero pose: for palm->tip keyvectors the
+    ratio of finger lengths, for tip->tip ones the ratio of the open hands' fingertip spreads. (Using finger-length
+    means for tip->tip as well was tried: the robots' thumbs then curl in open-palm frames, because their zero pose
+    sits closer to the index than a human thumb does.)"""
     human_kv = human_keyvectors(human.reference_landmarks())
     robot_kv = kin.keyvectors(np.clip(np.zeros(kin.action_dim), kin.lower, kin.upper))
     return np.linalg.norm(human_kv, axis=-1) / np.maximum(np.linalg.norm(robot_kv, axis=-1), 1e-6)
