@@ -3,9 +3,9 @@ tracked hand retargeted to the end-effector's joints.
 
 Frames: the tracked wrist pose is relative to the calibration (``lad_core.tracking``: OpenCV camera axes, x right,
 y down, z away from the camera). ``camera_to_robot`` (3x3) expresses those axes in the robot base frame; the
-default assumes the camera faces the operator from in front of the robot: moving the hand towards the camera
-(-z) moves the robot forward (+x), moving it right in the image (+x) moves the robot to its right (-y), up in the
-image (-y) moves it up (+z).
+default assumes the camera faces the operator, who looks the same way as the robot: moving the hand towards the
+camera (-z) moves the robot forward (+x), to the operator's right (the image's left, -x) moves the robot to its
+right (-y), up in the image (-y) moves it up (+z).
 
 Clutch: while disengaged (or while the hand is lost) the arm target holds. On engaging, the current hand pose and
 the current arm target become anchors; from then on the arm follows the hand's motion *relative to the anchor*,
@@ -22,7 +22,7 @@ from scipy.spatial.transform import Rotation
 
 from lad_core.errors import ConfigError
 
-DEFAULT_CAMERA_TO_ROBOT = np.array([[0.0, 0.0, -1.0], [-1.0, 0.0, 0.0], [0.0, -1.0, 0.0]])
+DEFAULT_CAMERA_TO_ROBOT = np.array([[0.0, 0.0, -1.0], [1.0, 0.0, 0.0], [0.0, -1.0, 0.0]])
 
 
 @dataclass(frozen=True)
