@@ -140,18 +140,14 @@ class HandsView2D(QtWidgets.QWidget):
         lay.setContentsMargins(0, 0, 0, 0)
         lay.addWidget(self.widget)
         self._items = {}
-        first = None
         for name in self.names:
             p = self.widget.addPlot(title=name)
             p.setAspectLocked(True)
             p.hideAxis("left")
             p.hideAxis("bottom")
-            p.setRange(xRange=(-0.12, 0.12), yRange=(-0.03, 0.22))
-            if first is None:
-                first = p
-            else:
-                p.setXLink(first)
-                p.setYLink(first)
+            p.setRange(xRange=(-0.12, 0.12), yRange=(-0.03, 0.22), padding=0)
+            p.disableAutoRange()
+            p.setMenuEnabled(False)
             bones = p.plot(pen=pg.mkPen(COLORS.get(name, "#e0e0e0"), width=3), connect="pairs")
             kv = p.plot(pen=pg.mkPen("#ffd24d", width=1), connect="pairs")
             joints = pg.ScatterPlotItem(size=5, brush=pg.mkBrush("#ff6060"), pen=None)
