@@ -5,7 +5,10 @@ Threads
       heartbeat of a remote backend), halts on a latched e-stop, and otherwise sends the next step of the current
       chunk through the SafetyLayer to the backend;
     - a *fetch thread* per source asks the source for the next chunk while the current one executes, so the next
-      chunk is visible (``preview()``, event ``chunk_preview``) before it runs;
+      chunk is visible (``preview()``, event ``chunk_preview``) before it runs. A source with ``prefetch = False``
+      (a policy, which must see the state the chunk will start from) is asked only once the current chunk has been
+      sent: in step mode its next chunk is previewed while the rollout is paused. A source with an
+      ``observe(state)`` method receives every tick's measured state from the control loop (keep it fast);
     - any thread may call the operator commands ``start``, ``pause``, ``step``, ``estop``, ``reset``,
       ``takeover``, ``hand_back``, ``mark_outcome``.
 
@@ -277,8 +280,10 @@ class RolloutController:
     def _fetch_loop(self, gen: int, source: CommandSource) -> None:
         while True:
             with self._lock:
+                prefetch = bool(getattr(source, "prefetch", True))
                 self._fetch_cond.wait_for(lambda: self._closing or gen != self._generation or (
-                    self._next is None and not self._source_done and self._state in (IDLE, RUNNING, PAUSED)))
+                    self._next is None and not self._source_done and self._state in (IDLE, RUNNING, PAUSED)
+                    and (prefetch or not self._current)))
                 if self._closing or gen != self._generation:
                     return
                 state = self._latest_state
@@ -327,6 +332,9 @@ class RolloutController:
             state = self.backend.read_state()  # also the heartbeat of a remote backend
             with self._lock:
                 self._latest_state = state
+                observe = getattr(self._source, "observe", None)
+            if observe is not None:
+                self._observe(observe, state)
             if self._state != RUNNING:
                 if self._hold_next_tick:
                     self._hold_next_tick = False
@@ -344,6 +352,12 @@ class RolloutController:
             self._set_state(FAULTED, "backend error")
         finally:
             self._emit("tick", index=self._tick, t=t)
+
+    def _observe(self, observe: Callable[[RobotState], None], state: RobotState) -> None:
+        try:
+            observe(state)
+        except Exception:
+            log.exception("command source %s failed to take an observation", self._source.name)
 
     def _halt_for_estop(self, t: float) -> None:
         if self._halted:
@@ -409,6 +423,7 @@ class RolloutController:
             if self._current or self._current_chunk is None or not had_chunk:
                 return
             self._current_chunk = None
+            self._fetch_cond.notify_all()  # a source without prefetch predicts the next chunk now
             if self._chunks_left is not None:
                 self._chunks_left -= 1
                 if self._chunks_left <= 0:
