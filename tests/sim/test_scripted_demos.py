@@ -23,11 +23,11 @@ def test_scripted_demo_grasps_lifts_and_places_the_cube(embodiment):
 
 
 @pytest.mark.slow
-@pytest.mark.xfail(strict=True, reason="Faive-like hand: the scripted power grasp lifts the cube in too few seeds yet")
+@pytest.mark.xfail(strict=True, reason="Faive-like hand: the scripted power grasp flings the cube (0/10 seeds lifted)")
 def test_faive_scripted_demo_grasps_and_lifts_the_cube():
     with SimEnv(SimConfig("faive", task="cube_in_box", cameras=())) as env:
-        results = [run_demo(env, seed) for seed in SEEDS]
-    assert sum(r.lifted for r in results) >= 8
+        results = [run_demo(env, seed) for seed in range(4)]  # 4 seeds keep the known failure cheap
+    assert sum(r.lifted for r in results) >= 4
 
 
 def test_the_cube_stays_put_when_the_robot_does_nothing():
