@@ -90,30 +90,31 @@ class KeypointChains:
         local = c["static_rot"] + xp.sin(angle) * c["static_skew"] + (1 - xp.cos(angle)) * c["static_skew_sq"]
         rot = local[..., 0, :, :]
         pos = xp.broadcast_to(c["static_pos"][:, 0], rot.shape[:-1])
-        origins, axes = [pos], [xp.broadcast_to(c["local_axis"][:, 0], pos.shape)]
+        if with_jacobian:  # joint origins and world axes, per step; filled in place (no per-call stacking)
+            origins = xp.zeros(rot.shape[:-2] + (self.length, 3), dtype=q.dtype, **_device(q))
+            axes = xp.zeros_like(origins)
+            origins[..., 0, :], axes[..., 0, :] = pos, c["local_axis"][:, 0]
         if c["any_prismatic"]:
             pos = pos + (rot @ (joint[..., 0, None] * c["slide"][:, 0])[..., None])[..., 0]
         for s in range(1, self.length):
             moved = rot @ c["pos_and_axis"][:, s]  # (B..., P, 3, 2): next joint origin offset and its axis
             pos = pos + moved[..., 0]
             if with_jacobian:
-                origins.append(pos)
-                axes.append(moved[..., 1])
+                origins[..., s, :], axes[..., s, :] = pos, moved[..., 1]
             rot = rot @ local[..., s, :, :]
             if c["any_prismatic"]:
                 pos = pos + (rot @ (joint[..., s, None] * c["slide"][:, s])[..., None])[..., 0]
         points = pos + (rot @ c["tip_pos"][..., None])[..., 0]
         if not with_jacobian:
             return points
-        origins, axes = xp.stack(origins, axis=-2), xp.stack(axes, axis=-2)  # (B..., P, L, 3)
-        jac = _cross(axes, points[..., :, None, :] - origins)
+        jac = _cross(axes, points[..., :, None, :] - origins)  # (B..., P, L, 3)
         if c["any_prismatic"]:
             jac = xp.where(c["prismatic"][..., None], axes, jac)
         jac = xp.swapaxes(jac, -1, -2) if hasattr(xp, "swapaxes") else xp.permute_dims(jac, (*range(jac.ndim - 2), jac.ndim - 1, jac.ndim - 2))
         return points, jac @ c["coupling"]  # (B..., P, 3, A)
 
     def _constants(self, like) -> dict:
-        key = (type(like).__module__, str(like.dtype), str(getattr(like, "device", "")))
+        key = (type(like), like.dtype, getattr(like, "device", None))  # str(dtype) is slow on the per-frame path
         cache = self.__dict__.setdefault("_cache", {})
         if key not in cache:
             arrays = {

@@ -96,13 +96,13 @@ class EmbodimentKinematics:
 
     def keyvectors(self, q):
         """(B..., A) -> (B..., 15, 3): palm->tip (5) then tip_i->tip_j (10), see keyvectors.py."""
-        return self._as(KEYVECTOR_MATRIX, q) @ self.points(q)
+        return self._kv_matrix(q) @ self.points(q)
 
     def keyvectors_and_jacobian(self, q):
         """Keyvectors (B..., 15, 3) and their analytic Jacobian (B..., 15, 3, A) w.r.t. the actuated joints."""
         self.check(q)
         pts, jac = self.chains.evaluate(q, with_jacobian=True)
-        kv_matrix = self._as(KEYVECTOR_MATRIX, q)
+        kv_matrix = self._kv_matrix(q)
         batch = jac.shape[:-3]
         flat = jac.reshape(batch + (jac.shape[-3], -1))  # (B..., P, 3A)
         return kv_matrix @ pts, (kv_matrix @ flat).reshape(batch + (KEYVECTOR_MATRIX.shape[0], 3, jac.shape[-1]))
@@ -112,6 +112,13 @@ class EmbodimentKinematics:
         return xp.clip(q, self._as(self.lower, q), self._as(self.upper, q))
 
     # ------------------------------------------------------------------ helpers
+    def _kv_matrix(self, like):
+        cache = self.__dict__.setdefault("_kv_cache", {})
+        key = (type(like), like.dtype, getattr(like, "device", None))
+        if key not in cache:
+            cache[key] = self._as(KEYVECTOR_MATRIX, like)
+        return cache[key]
+
     def _urdf(self, q):
         self.check(q)
         return q @ self._as(self.coupling, q).T + self._as(self.coupling_offset, q)

@@ -16,8 +16,8 @@ class RetargetConfig(BaseModel):
     max_iterations: int = Field(30, ge=1, description="Levenberg-Marquardt iterations for a cold start from rest")
     batch_iterations: int = Field(6, ge=1, description="iterations per pose in batched mode (from the codebook)")
     codebook_size: int = Field(512, ge=1, description="solved human poses used as batched warm starts")
-    streaming_iterations: int = Field(8, ge=1, description="iterations per frame when warm-started")
-    tolerance: float = Field(1e-6, gt=0, description="stop when no joint moves more than this (rad)")
+    streaming_iterations: int = Field(5, ge=1, description="iterations per frame when warm-started")
+    tolerance: float = Field(1e-4, gt=0, description="stop when no joint moves more than this (rad)")
     damping: float = Field(1e-3, gt=0, description="initial Levenberg-Marquardt damping")
     smoothness_weight: float = Field(
         2e-4, ge=0, description="streaming: weight of ||q - q_prev||^2 next to the keyvector energy (m^2/rad^2)"
