@@ -116,6 +116,36 @@ def load(group: str, name: str) -> Any:
     return obj
 
 
+def all_failures() -> list[PluginFailure]:
+    """Every plugin that failed, in every group: for the app's and the CLI's plugin report.
+
+    Besides import failures this includes embodiment plugins that import but whose spec is invalid (a broken YAML
+    or URDF path), as the embodiment registry records them.
+    """
+    failures: list[PluginFailure] = []
+    for group in GROUPS:
+        failures += discover(group)[1]
+    failures += embodiment_spec_failures(known={f.name for f in failures if f.group == EMBODIMENTS})
+    return failures
+
+
+def embodiment_spec_failures(known: set[str] = frozenset()) -> list[PluginFailure]:
+    """Embodiment entry points that loaded but did not yield a valid spec (``lad_core.embodiments.load_failures``)."""
+    try:
+        from lad_core.embodiments import load_failures
+    except ImportError:
+        return []
+    targets = {ep.name: ep for ep in entry_points(EMBODIMENTS)}
+    out = []
+    for name, error in sorted(load_failures().items()):
+        if name in known:
+            continue
+        ep = targets.get(name)
+        out.append(PluginFailure(EMBODIMENTS, name, ep.value if ep else "?", _distribution(ep) if ep else None,
+                                 error, ""))
+    return out
+
+
 def clear_cache() -> None:
     with _lock:
         _cache.clear()

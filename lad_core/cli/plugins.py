@@ -19,6 +19,9 @@ def run(args: argparse.Namespace) -> int:
     n_failed = 0
     for group in plugins.GROUPS:
         loaded, failures = plugins.discover(group)
+        if group == plugins.EMBODIMENTS:  # loaded, but the spec it returned is invalid (bad YAML, missing URDF)
+            failures = failures + plugins.embodiment_spec_failures(known={f.name for f in failures})
+            loaded = {k: v for k, v in loaded.items() if k not in {f.name for f in failures}}
         print(f"{group}:")
         for name, obj in sorted(loaded.items()):
             target = f"{getattr(obj, '__module__', '?')}:{getattr(obj, '__qualname__', type(obj).__name__)}"
