@@ -51,7 +51,25 @@ def _sim_figures(embodiment: str | None) -> dict | None:
     """SIM FIGURES: per-embodiment sim step + render ms per control tick (to be filled in with lad_core.sim)."""
     if embodiment is None:
         return None
-    raise SystemExit("--sim needs lad_core.sim (not built yet): fill in _sim_figures() in bench_recording.py")
+    from lad_core.sim.env import SimConfig, SimEnv
+
+    names = ["gripper", "mimic", "faive"] if embodiment == "all" else [embodiment]
+    out = {}
+    for name in names:
+        with SimEnv(SimConfig(name, cameras=("external", "wrist"), image_size=(128, 128))) as env:
+            obs = env.reset(0)
+            step, render = [], []
+            for k in range(40):
+                target = obs.arm_pose + np.array([0.0, 0.002 * k, -0.001 * k, 0.0, 0.0, 0.0])
+                t0 = time.perf_counter()
+                env.step(target, env.open_command(), render=False)
+                t1 = time.perf_counter()
+                obs = env.observe(render=True)
+                render.append(time.perf_counter() - t1)
+                step.append(t1 - t0)
+        out[name] = {"step_ms": round(1e3 * float(np.median(step)), 2),
+                     "render_2x128_ms": round(1e3 * float(np.median(render)), 2)}
+    return out
 
 
 def main() -> None:
