@@ -140,12 +140,13 @@ def _options(pairs: list[str]) -> dict:
 class Console:
     """Prints controller and safety events as lines (thread-safe enough: whole lines, flushed)."""
 
-    def __init__(self, stream=sys.stdout):
+    def __init__(self, stream=None):
         self.stream = stream
 
     def line(self, text: str) -> None:
-        self.stream.write(f"\r{text}\n")
-        self.stream.flush()
+        stream = self.stream or sys.stdout
+        stream.write(f"\r{text}\n")
+        stream.flush()
 
     def on_event(self, event) -> None:
         import numpy as np
