@@ -8,7 +8,8 @@ dim.
 A window is anchored at a current step t: observations at t-To+1..t, actions at t-To+1..t-To+H (Chi et al.'s
 layout; the executed part starts at index To-1). Indices outside the episode repeat its first/last frame. The action
 at frame k targets the reached arm pose at k+1 (``delta``: the step from k to k+1; ``relative``: that pose in the
-frame of the pose at t).
+frame of the pose at t); with an episode's ``arm_target`` (commanded poses), the relative action at frame k is
+the command at k in the frame of the pose at t.
 """
 
 from __future__ import annotations
@@ -27,7 +28,10 @@ from lad_core.policy.configuration import ObservationConfig
 class Episode:
     """One demonstration. ``observations`` maps keys to (T, ...) arrays: low-dim keys (T, d) and camera images
     ``images/<camera>`` (T, H, W, 3) uint8. ``arm_pose`` (T, Da) holds the reached arm poses, ``end_effector``
-    (T, De) the explicit end-effector command (joint angles or gripper width)."""
+    (T, De) the explicit end-effector command (joint angles or gripper width). ``arm_target`` (T, Da), optional,
+    holds the absolute arm pose *commanded* at each frame (what a position controller was sent; a simulated or real
+    arm lags it by a few millimetres): when present, ``relative`` arm actions are those commands rather than the
+    next reached pose, so a rollout sends what the demonstrator sent."""
 
     embodiment: str
     observations: dict[str, np.ndarray]
@@ -35,6 +39,7 @@ class Episode:
     end_effector: np.ndarray
     name: str = ""
     attrs: dict = field(default_factory=dict)
+    arm_target: np.ndarray | None = None
 
     def __len__(self) -> int:
         return len(self.arm_pose)
@@ -83,6 +88,8 @@ class WindowDataset:
         T = len(ep)
         if ep.arm_pose.shape != (T, arm_dim):
             raise InputError(f"{where}: arm_pose has shape {ep.arm_pose.shape}, expected ({T}, {arm_dim})")
+        if ep.arm_target is not None and ep.arm_target.shape != (T, arm_dim):
+            raise InputError(f"{where}: arm_target has shape {ep.arm_target.shape}, expected ({T}, {arm_dim})")
         if len(ep.end_effector) != T:
             raise InputError(f"{where}: end_effector has {len(ep.end_effector)} frames, arm_pose {T}")
         for key, dim in self.lowdim.items():
@@ -100,7 +107,8 @@ class WindowDataset:
             if arr.shape != (T, *self.image_size, 3) or arr.dtype != np.uint8:
                 raise InputError(f"{where}: camera '{cam.name}' must be uint8 ({T}, {self.image_size[0]}, "
                                  f"{self.image_size[1]}, 3), got {arr.dtype} {arr.shape}")
-        for key, arr in [("arm_pose", ep.arm_pose), ("end_effector", ep.end_effector),
+        extra = [] if ep.arm_target is None else [("arm_target", ep.arm_target)]
+        for key, arr in [("arm_pose", ep.arm_pose), ("end_effector", ep.end_effector), *extra,
                          *[(k, ep.observations[k]) for k in self.lowdim]]:
             if not np.all(np.isfinite(arr)):
                 raise InputError(f"{where}: '{key}' contains NaN or inf")
@@ -119,7 +127,7 @@ class WindowDataset:
             act_idx.append(offset + np.clip(t[:, None] - To + 1 + np.arange(H)[None], 0, T - 1))
             cur_idx.append(offset + t)
             deltas.append(step_deltas(ep.arm_pose))
-            next_pose.append(ep.arm_pose[np.minimum(t + 1, T - 1)])
+            next_pose.append(ep.arm_pose[np.minimum(t + 1, T - 1)] if ep.arm_target is None else ep.arm_target)
             offset += T
         used = [ep for ep in episodes if len(ep)]
         self._obs_idx = np.concatenate(obs_idx)

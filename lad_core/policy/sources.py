@@ -83,13 +83,19 @@ def episode_from_record(data, *, arm_pose_key: str = "arm_pose") -> Episode:
     """Adapt a recorded ``lad_core.episodes.EpisodeData``: its low-dim observations and cameras
     (``images/<camera>``), the reached arm pose from observation ``arm_pose_key`` (falling back to ``/actions/arm``
     when the recording has no such observation, i.e. when arm actions are absolute reached poses), and
-    ``/actions/end_effector``."""
+    ``/actions/end_effector``. When the recording says its ``/actions/arm`` are absolute commanded poses
+    (``extra["arm_action"] == "absolute_pose"``, as ``lad_core.sim.recording`` writes) and it also has the reached
+    pose, those commands become the episode's ``arm_target``."""
     obs = {k: np.asarray(v) for k, v in data.observations.items()}
     obs.update({f"images/{cam}": np.asarray(v) for cam, v in data.images.items()})
     arm_pose = obs.get(arm_pose_key, np.asarray(data.arm))
+    extra = getattr(data.info, "extra", None) or {}
+    commanded = arm_pose_key in obs and extra.get("arm_action") == "absolute_pose"
     return Episode(data.info.embodiment, obs, np.asarray(arm_pose, dtype=np.float32),
                    np.asarray(data.end_effector, dtype=np.float32), name=str(getattr(data.info, "task", "")),
-                   attrs={"task": data.info.task, "fps": data.info.fps, "success": data.info.success})
+                   attrs={"task": data.info.task, "fps": data.info.fps, "success": data.info.success,
+                          "seed": extra.get("seed")},
+                   arm_target=np.asarray(data.arm, dtype=np.float32) if commanded else None)
 
 
 def recorded_episodes(folder: str | Path, *, arm_pose_key: str = "arm_pose") -> list[Episode]:

@@ -219,6 +219,7 @@ def iter_train(config: TrainConfig, out_dir: str | Path, *, episodes: Mapping[st
             step = _restore(resume_from, meta, policy, optimizer, lr_sched, ema, sampler, rank, run.seed)
         ckpt_meta = {"embodiments": sorted({ds.embodiment for ds in datasets}),
                      "datasets": {ds.name: {"embodiment": ds.embodiment, "windows": len(ds)} for ds in datasets},
+                     "end_effector_dims": {ds.embodiment: ds.end_effector_dim for ds in datasets},
                      "latent": None if codec is None else {"name": codec.name, "latent_dim": codec.latent_dim,
                                                            "embodiments": codec.embodiments},
                      "num_parameters": policy.num_parameters()}
