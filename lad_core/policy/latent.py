@@ -3,8 +3,8 @@
 The policy needs only ``encoder(embodiment)`` (explicit end-effector commands (N, De) -> latents (N, Dz)) for
 training and ``decoder(embodiment)`` (latents -> commands) at rollout. :class:`LatentCodec` holds such callables;
 :meth:`LatentCodec.from_model` adapts any object with ``encode(embodiment, x)`` / ``decode(embodiment, z)`` (the
-``lad_core.latent.LatentActionModel`` API of the latent-space issue), and :func:`load_latent_codec` loads that model
-from a checkpoint when the package exists. :class:`LinearCodec` is a fixed random orthonormal stand-in for tests and
+``lad_core.latent.LatentActionModel`` API), and :func:`load_latent_codec` loads that model from its checkpoint
+folder. :class:`LinearCodec` is a fixed random orthonormal stand-in for tests and
 CPU experiments before a trained latent model exists.
 """
 
@@ -88,11 +88,20 @@ class LinearCodec(LatentCodec):
         super().__init__(encoders, decoders, latent_dim, name=f"linear stand-in latent model (seed {seed})")
 
 
-def load_latent_codec(path: str | Path) -> LatentCodec:
-    """Load the trained latent action model (``lad_core.latent.LatentActionModel``) from ``path``."""
+def load_latent_codec(path: str | Path, embodiments: list[str] | None = None) -> LatentCodec:
+    """Load the trained latent action model (:class:`lad_core.latent.LatentActionModel`, a checkpoint folder written
+    by ``lad latent train``) from ``path`` as a frozen codec (eval mode, no gradients). ``embodiments``: names the
+    model must hold (its loader's error says which are missing)."""
+    path = Path(path)
+    if not path.exists():
+        raise InputError(f"{path}: latent model checkpoint not found")
     try:
-        from lad_core.latent import LatentActionModel  # type: ignore[attr-defined]
+        from lad_core.latent.modeling import LatentActionModel
     except ImportError as exc:
-        raise LadError(f"{path}: loading a latent model needs lad_core.latent.LatentActionModel (the latent-space "
-                       f"issue), which is not available here ({exc}); use latent.kind: linear for a stand-in") from None
-    return LatentCodec.from_model(LatentActionModel.load(path), name=f"latent model {path}")
+        raise LadError(f"{path}: loading a latent model needs lad_core.latent.LatentActionModel, which is not "
+                       f"available here ({exc}); use latent.kind: linear for a stand-in") from None
+    model = LatentActionModel.load(path, embodiments)
+    model.eval()
+    for param in model.parameters():
+        param.requires_grad_(False)
+    return LatentCodec.from_model(model, name=f"latent model {path}")
