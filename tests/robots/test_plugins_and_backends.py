@@ -107,6 +107,6 @@ def test_cli_lists_plugins_and_serves_an_embodiment():
     assert served.returncode == 0 and served.stdout.startswith("READY tcp://127.0.0.1:"), served.stderr
     assert "gripper (1 joints)" in served.stderr
     assert time.monotonic() - t0 < 30
-    bad = subprocess.run([sys.executable, "-m", "lad_core.cli.robot", "--backend", "sim", "--sim", "cube_in_box",
-                          "--port", "0"], capture_output=True, text=True, timeout=60)
-    assert bad.returncode == 2 and "robot backend 'sim'" in bad.stderr
+    bad = subprocess.run([sys.executable, "-m", "lad_core.cli.robot", "--backend", "warp_drive", "--port", "0"],
+                         capture_output=True, text=True, timeout=60)
+    assert bad.returncode == 2 and "unknown robot backend 'warp_drive'" in bad.stderr and "sim" in bad.stderr
