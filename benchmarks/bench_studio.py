@@ -48,11 +48,12 @@ def measure(seconds: float = 10.0, view: str = "auto", warmup: float = 2.0) -> d
 
     def end():
         marks["t1"], marks["views1"], marks["seq1"] = time.perf_counter(), w.hands.counter.count, w.session.latest().seq
-        app.quit()
+        loop.quit()
 
+    loop = QtCore.QEventLoop()  # a local loop: the application's own exec/quit state stays untouched
     QtCore.QTimer.singleShot(int(warmup * 1000), begin)
     QtCore.QTimer.singleShot(int((warmup + seconds) * 1000), end)
-    app.exec()
+    loop.exec()
     timer.stop()
     backend = w.hands.backend
     w.close()

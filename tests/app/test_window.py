@@ -54,11 +54,13 @@ def test_recording_shortcuts_write_episode_files(make_window, qtbot, tmp_path):
     w = make_window()
     w.recording.embodiment.setCurrentText("mimic")
     w.tabs.setCurrentWidget(w.recording)
+    w.raise_()
     w.activateWindow()
+    qtbot.waitUntil(w.isActiveWindow, timeout=5000)  # window shortcuts need the active window
     qtbot.waitUntil(lambda: w._frames_shown >= 3, timeout=15000)
     QTest.keyClick(w, QtCore.Qt.Key_Space)
     assert w.recording.model.is_recording
-    qtbot.wait(700)
+    qtbot.wait(1000)
     QTest.keyClick(w, QtCore.Qt.Key_Right)  # save episode 0, start episode 1
     qtbot.wait(500)
     QTest.keyClick(w, QtCore.Qt.Key_Escape)
