@@ -46,6 +46,8 @@ class DiffusionPolicy(nn.Module):
         self.denoiser = self._build_denoiser(self.obs_encoder.feature_dim)
         self.noise_scheduler = make_noise_scheduler(config.diffusion)
         self.inference_scheduler = make_inference_scheduler(config.diffusion)
+        self._ddim = None  # DdimSampler, built on first use
+        self._timestep_tensors: dict = {}
 
     # ------------------------------------------------------------------------------------ subclass hooks
     def _build_denoiser(self, feature_dim: int) -> nn.Module:
@@ -72,20 +74,29 @@ class DiffusionPolicy(nn.Module):
         return loss, {"loss": float(loss.detach())}
 
     # ------------------------------------------------------------------------------------ inference
-    @torch.no_grad()
+    @torch.inference_mode()
     def predict_action_chunk(self, obs: dict[str, torch.Tensor], generator: torch.Generator | None = None,
                              num_inference_steps: int | None = None) -> torch.Tensor:
-        """Normalized observations (B, To, ...) -> normalized action chunk (B, H, Da)."""
+        """Normalized observations (B, To, ...) -> normalized action chunk (B, H, Da): DDIM (eta = 0) from noise with
+        coefficients precomputed per step count (:mod:`lad_core.policy.ddim`, checked against diffusers)."""
         cfg = self.config
         cond = self._condition(self.obs_encoder(obs))
         batch = cond.shape[0]
         device = cond.device
         sample = torch.randn((batch, cfg.horizon, cfg.action.dim), generator=generator, device=device)
-        scheduler = self.inference_scheduler
-        scheduler.set_timesteps(num_inference_steps or cfg.diffusion.num_inference_steps, device=device)
-        for t in scheduler.timesteps:
-            out = self.denoiser(sample, t.expand(batch), cond)
-            sample = scheduler.step(out, t, sample, generator=generator).prev_sample
+        sampler = self._ddim
+        if sampler is None:
+            from lad_core.policy.ddim import DdimSampler
+
+            sampler = self._ddim = DdimSampler(self.inference_scheduler)
+        timesteps = self._timestep_tensors.get(device)
+        if timesteps is None:
+            timesteps = self._timestep_tensors[device] = {}
+        for s in sampler.schedule(num_inference_steps or cfg.diffusion.num_inference_steps):
+            t = timesteps.get((s.t, batch))
+            if t is None:
+                t = timesteps[(s.t, batch)] = torch.full((batch,), s.t, dtype=torch.long, device=device)
+            sample = sampler.step(self.denoiser(sample, t, cond), s, sample)
         return sample
 
     def num_parameters(self) -> int:
