@@ -9,13 +9,11 @@ from __future__ import annotations
 
 import logging
 import threading
-from importlib.metadata import entry_points
 from pathlib import Path
 
 from lad_core.embodiments.spec import EmbodimentSpec, load_spec
 from lad_core.errors import UnknownEmbodimentError
 
-GROUP = "lad.embodiments"
 log = logging.getLogger(__name__)
 
 _specs: dict[str, EmbodimentSpec] = {}
@@ -26,12 +24,16 @@ _lock = threading.Lock()
 
 def _discover() -> None:
     global _discovered
+    from lad_core.plugins import EMBODIMENTS, discover
+
     with _lock:
         if _discovered:
             return
-        for ep in entry_points(group=GROUP):
+        loaded, failures = discover(EMBODIMENTS)
+        for failure in failures:  # import errors: reported by lad_core.plugins with their traceback
+            _failures[failure.name] = failure.error
+        for name, obj in loaded.items():
             try:
-                obj = ep.load()
                 spec = obj() if callable(obj) else obj
                 if isinstance(spec, (str, Path)):
                     spec = load_spec(spec)
@@ -39,8 +41,8 @@ def _discover() -> None:
                     raise TypeError(f"entry point returned {type(spec).__name__}, not an EmbodimentSpec")
                 _specs.setdefault(spec.name, spec)
             except Exception as exc:  # a broken plugin is reported, never fatal
-                _failures[ep.name] = f"{type(exc).__name__}: {exc}"
-                log.warning("embodiment plugin '%s' (%s) failed to load: %s", ep.name, ep.value, exc)
+                _failures[name] = f"{type(exc).__name__}: {exc}"
+                log.warning("embodiment plugin '%s' failed to load: %s", name, exc)
         _discovered = True
 
 
