@@ -54,80 +54,12 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 # ------------------------------------------------------------------------------------------------ set-up
-def make_backend(spec: str, embodiment: str, task: str, options: dict[str, Any], episode: int = 0):
-    """The robot backend named by ``spec`` (see --backend)."""
-    from lad_core.robots import factory
-
-    if spec.startswith("remote:"):
-        from lad_core.robots.remote import RemoteBackend
-
-        return RemoteBackend(spec.partition(":")[2], client_name="lad rollout")
-    info = factory.robot_info_for_embodiment(embodiment)
-    options = dict(options)
-    if spec == "sim":
-        options["seed"] = int(options.get("seed", 0)) + episode
-    return factory.create_backend(spec, info, sim_task=task, **options)
-
-
+# The Qt-free pieces (also used by the studio's rollout console) live in lad_core.rollout.setup.
 def make_source(args: argparse.Namespace, n_joints: int, available: dict[str, Any]):
-    """A policy source for a checkpoint folder, a replay source for an episode file."""
-    from lad_core.errors import InputError
+    from lad_core.rollout.setup import make_source as build
 
-    path = Path(args.checkpoint)
-    if path.is_file() and path.suffix in (".h5", ".hdf5"):
-        return replay_source_from_episode(path, n_joints)
-    if not path.is_dir():
-        raise InputError(f"{path}: no such checkpoint folder or episode file")
-    from lad_core.rollout.policy_source import PolicySource, load_chunk_policy
-
-    policy = load_chunk_policy(path, args.embodiment, latent=args.latent, seed=args.seed,
-                               num_inference_steps=args.inference_steps, available_keys=available)
-    return PolicySource(policy, n_joints, name=f"policy {path.name}")
-
-
-def replay_source_from_episode(path: Path, n_joints: int, chunk_size: int = 8):
-    """Replay the commanded absolute wrist poses and end-effector joints of a recorded episode."""
-    import numpy as np
-    from scipy.spatial.transform import Rotation
-
-    from lad_core.episodes import read_episode
-    from lad_core.errors import InputError
-    from lad_core.rollout import ReplaySource
-
-    data = read_episode(path)
-    arm_action = data.info.extra.get("arm_action", "absolute_pose")
-    if arm_action != "absolute_pose" or data.arm.shape[1] != 6:
-        raise InputError(f"{path}: only episodes with absolute wrist-pose actions (6) replay on a robot; this one "
-                         f"has arm_action={arm_action!r}, arm_dim={data.arm.shape[1]}")
-    if data.end_effector.shape[1] != n_joints:
-        raise InputError(f"{path}: the episode has {data.end_effector.shape[1]} end-effector values, the robot "
-                         f"{n_joints}")
-    quats = Rotation.from_rotvec(np.asarray(data.arm[:, 3:], float)).as_quat()
-    return ReplaySource.from_arrays(data.arm[:, :3], quats, data.end_effector, chunk_size=chunk_size,
-                                    name=f"replay {path.name}")
-
-
-def make_controller(backend, source, rate: float, source_timeout: float):
-    from lad_core.rollout import RolloutController
-    from lad_core.safety.layer import SafetyLayer
-    from lad_core.safety.limits import SafetyLimits
-
-    if rate <= 0 or source_timeout <= 0:
-        from lad_core.errors import ConfigError
-
-        raise ConfigError("must be positive", field="--rate/--source-timeout")
-    safety = SafetyLayer(SafetyLimits.for_robot(backend.info))
-    return RolloutController(backend, source, safety, rate_hz=rate, source_timeout_s=source_timeout)
-
-
-def sim_success(backend) -> bool | None:
-    """The simulator's own success check, when the backend is an in-process simulation."""
-    env = getattr(backend, "env", None)
-    check = getattr(env, "success", None)
-    try:
-        return bool(check()) if callable(check) else None
-    except Exception:
-        return None
+    return build(args.checkpoint, args.embodiment, n_joints, available=available, latent=args.latent, seed=args.seed,
+                 num_inference_steps=args.inference_steps)
 
 
 def _options(pairs: list[str]) -> dict:
@@ -207,10 +139,10 @@ def run_interactive(ctrl, console: Console, n_joints: int) -> str:
     saved = termios.tcgetattr(fd)
     teleop = TeleopSource(name="keyboard teleop", wait_s=0.05)
     target: list[RobotCommand | None] = [None]
-    console.line("[rollout] keys: g run  p pause  s step  SPACE/ESC e-stop  r reset  t takeover  h hand back  "
-                 "y/n success/failure  q quit")
     try:
-        tty.setcbreak(fd)
+        tty.setcbreak(fd)  # before the prompt, so no key typed after it waits for a newline
+        console.line("[rollout] keys: g run  p pause  s step  SPACE/ESC e-stop  r reset  t takeover  h hand back  "
+                     "y/n success/failure  q quit")
         while True:
             ready, _, _ = select.select([fd], [], [], 0.1)
             if not ready:
@@ -259,6 +191,7 @@ def run_interactive(ctrl, console: Console, n_joints: int) -> str:
 def run(args: argparse.Namespace) -> int:
     from lad_core.errors import ConfigError
     from lad_core.rollout.episode import save_rollout
+    from lad_core.rollout.setup import make_backend, make_controller, sim_success
     from lad_core.rollout.policy_source import observation_from_state
 
     if args.episodes < 1 or args.max_steps < 1:

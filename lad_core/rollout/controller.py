@@ -68,6 +68,23 @@ class ExecutedStep:
     violations: tuple[str, ...]
 
 
+@dataclass(frozen=True)
+class RolloutStatus:
+    """A snapshot for an operator display (``RolloutController.status()``; cheap, callable from any thread)."""
+
+    state: str
+    tick: int
+    source: str
+    intervening: bool
+    outcome: bool | None
+    steps: int  # ticks that commanded the robot so far
+    estopped: bool
+    preview: Any  # (K, 3) wrist positions of the next chunk (a ghost trajectory), or None
+    tick_ms: float | None  # how long the latest control tick took (backend round trip included)
+    period_ms: float
+    last_estop_latency: tuple[int, float] | None  # (ticks, ms) of the latest halt
+
+
 class RolloutController:
     def __init__(self, backend: RobotBackend, source: CommandSource, safety: SafetyLayer, *, rate_hz: float = 50.0,
                  source_timeout_s: float = 0.25, record: bool = True):
@@ -103,6 +120,7 @@ class RolloutController:
         self.steps: list[ExecutedStep] = []
         self.outcome: bool | None = None
         self.last_estop_latency: tuple[int, float] | None = None  # (ticks, ms) of the latest halt
+        self._last_tick_ms: float | None = None
 
     # -- events ----------------------------------------------------------------------------------------------
     def subscribe(self, listener: Callable[[RolloutEvent], None]) -> Callable[[], None]:
@@ -148,6 +166,13 @@ class RolloutController:
 
     def latest_state(self) -> RobotState | None:
         return self._latest_state
+
+    def status(self) -> RolloutStatus:
+        preview = self._next
+        return RolloutStatus(self._state, self._tick, self._source.name, self.intervening, self.outcome,
+                             len(self.steps), self.safety.estop.is_set,
+                             preview.preview_positions() if preview is not None else None,
+                             self._last_tick_ms, self.period * 1000.0, self.last_estop_latency)
 
     # -- lifecycle -------------------------------------------------------------------------------------------
     def open(self) -> "RolloutController":
@@ -351,6 +376,7 @@ class RolloutController:
             self._emit("fault", error=f"{type(exc).__name__}: {exc}")
             self._set_state(FAULTED, "backend error")
         finally:
+            self._last_tick_ms = (time.monotonic() - t) * 1000.0
             self._emit("tick", index=self._tick, t=t)
 
     def _observe(self, observe: Callable[[RobotState], None], state: RobotState) -> None:

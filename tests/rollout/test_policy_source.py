@@ -97,6 +97,10 @@ def test_step_mode_predicts_each_chunk_from_the_state_it_starts_from(gripper):
         after_first = backend.read_state()
         second = ctrl.preview().preview_positions()
         assert len(policy.seen) == 2  # paused: nothing more is predicted until the previewed chunk runs
+        status = ctrl.status()  # what an operator display shows
+        assert (status.state, status.steps, status.source, status.intervening) == (PAUSED, 4, "policy", False)
+        np.testing.assert_allclose(status.preview, second)
+        assert status.tick_ms is not None and status.tick_ms >= 0 and status.period_ms == pytest.approx(20.0)
     assert len(backend.sent) == 4
     # the second chunk was predicted after the first one was sent, from where the robot then was (not prefetched
     # from the state before the first chunk ran)
