@@ -52,11 +52,12 @@ def bench(policy_type, cfg, repeats, train_steps, batch):
     gen = torch.Generator().manual_seed(0)
     for _ in range(3):
         policy.predict_action_chunk(obs, gen, 10)
-    times = []
+    times, cpu = [], []
     for _ in range(repeats):
-        t0 = time.perf_counter()
+        t0, c0 = time.perf_counter(), time.process_time()
         policy.predict_action_chunk(obs, gen, 10)
         times.append(time.perf_counter() - t0)
+        cpu.append(time.process_time() - c0)
     with torch.no_grad():
         x = torch.randn(1, cfg.horizon, cfg.action.dim)
         cond = policy._condition(policy.obs_encoder(obs))
@@ -84,6 +85,7 @@ def bench(policy_type, cfg, repeats, train_steps, batch):
     return {"params_M": round(policy.num_parameters() / 1e6, 2), "horizon": cfg.horizon,
             "chunk_ddim10_ms_median": round(float(np.median(ms)), 2),
             "chunk_ddim10_ms_p99": round(float(np.percentile(ms, 99)), 2),
+            "chunk_ddim10_cpu_ms_median": round(float(np.median(cpu)) * 1e3 / max(1, torch.get_num_threads()), 2),
             "forward_ms_median": round(float(np.median(fwd)) * 1e3, 2),
             "train_samples_per_s": round(rate, 1), "train_batch": batch}
 
