@@ -20,7 +20,8 @@ REPO = Path(__file__).resolve().parents[2]
 def test_builtin_sources_are_registered_as_entry_points():
     pyproject = tomllib.loads((REPO / "pyproject.toml").read_text())
     group = pyproject["project"]["entry-points"]["lad.frame_sources"]
-    assert set(group) == {"webcam", "video", "images", "replay", "synthetic"}
+    builtin = {"webcam", "video", "images", "replay", "synthetic"}
+    assert builtin <= set(group)  # plugins/ registers examples in the same group, as a third party would
     for name, target in group.items():
         module, _, attr = target.partition(":")
         cls = getattr(import_module(module), attr)
