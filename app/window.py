@@ -85,7 +85,7 @@ class MainWindow(QtWidgets.QMainWindow):
             QtCore.QStandardPaths.AppDataLocation) or Path.home() / ".lad-studio") / "training_runs.json"
         self.training = TrainingPanel(history)
         self.latent = LatentPanel(session)
-        self.rollout = RolloutPanel()
+        self.rollout = RolloutPanel(session, out_dir=Path(str(data_dir)).parent / "rollouts", settings=settings)
         self.tabs = QtWidgets.QTabWidget()
         for panel, title in ((self.scales, "Scales"), (self.recording, "Recording"), (self.training, "Training"),
                              (self.latent, "Latent"), (self.rollout, "Rollout")):

@@ -76,10 +76,14 @@ def test_recording_shortcuts_write_episode_files(make_window, qtbot, tmp_path):
     w.tabs.setCurrentWidget(w.rollout)
     QTest.keyClick(w, QtCore.Qt.Key_Space)
     assert not w.recording.model.is_recording
-    assert w.rollout.load_episode(str(files[0]))
-    w.rollout._call("start")
+    # A studio recording replays its wrist motion from the robot's pose; Esc there is the e-stop too.
+    assert w.rollout.load(str(files[0]), backend="kinematic", embodiment="mimic")
+    qtbot.waitUntil(lambda: w.rollout.controller is not None, timeout=15000)
+    w.rollout.command("start")
+    qtbot.waitUntil(lambda: len(w.rollout.controller.steps) > 0, timeout=5000)
     QTest.keyClick(w, QtCore.Qt.Key_Escape)
     qtbot.waitUntil(lambda: w.rollout.controller.state == "estopped", timeout=3000)
+    assert w.rollout.controller.last_estop_latency[0] <= 1
 
 
 def test_bad_source_and_bad_yaml_are_shown_in_the_window(make_window, qtbot, tmp_path):
