@@ -91,6 +91,8 @@ class Stage2Config(StageConfig):
     finetune_encoders: bool = Field(True, description="false: encoders frozen while the decoders train")
     encoder_lr_scale: float = Field(0.1, gt=0, le=1, description="encoder lr = lr * scale when fine-tuning")
     contrastive_weight: float = Field(1.0, ge=0, description="lambda of Eq. 6")
+    cross_weight: float = Field(0.0, ge=0, description="NOT in the paper (0 = paper): weight of a cross-reconstruction "
+                                "term, each modality decoded from another modality's latent (round-robin source)")
 
 
 class RunConfig(_Strict):

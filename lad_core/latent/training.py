@@ -3,7 +3,8 @@
 Stage 1 trains the encoders with the pairwise InfoNCE loss; the temperature decays exponentially from
 ``temperature.start`` to ``temperature.end`` over stage 1 (per step) and stays at ``end`` in stage 2. Stage 2 trains
 the decoders with L_total = L_recon + lambda * L_contrastive, fine-tuning the encoders at ``lr * encoder_lr_scale``
-(or keeping them frozen when ``finetune_encoders`` is false). L_recon is the mean over modalities of the MSE in
+(or keeping them frozen when ``finetune_encoders`` is false). ``cross_weight`` > 0 adds a term the paper does not
+have: each decoder also reconstructs its modality from another modality's latent (see docs/latent.md). L_recon is the mean over modalities of the MSE in
 normalized units (Eq. 5 up to a constant factor per modality, so that a 189-d human pose and a 1-d width weigh the
 same).
 
@@ -159,6 +160,16 @@ def _batches(n: int, batch_size: int, gen: torch.Generator):
     return [perm[s : s + batch_size] for s in range(0, n - batch_size + 1, batch_size)]
 
 
+def _cross_term(model, z, train, idx, mods, step: int) -> torch.Tensor:
+    """Option beyond the paper: MSE of decoding modality j from modality i's latent, i = the (step)-th other one."""
+    total = torch.zeros(())
+    for k, j in enumerate(mods):
+        others = [m for m in mods if m != j]
+        i = others[(step + k) % len(others)]
+        total = total + F.mse_loss(model.reconstruct(j, z[i]), train[j][idx])
+    return total / len(mods)
+
+
 def quick_validation(model, val_raw: dict[str, np.ndarray], limit: int = 4096) -> dict:
     from lad_core.latent.metrics import evaluate, sr_cr_summary
 
@@ -226,6 +237,10 @@ def iter_training(config: LatentConfig, out_dir: str | Path, data=None, resume: 
                             loss = l_rec + lam * contrastive if finetune and lam > 0 else l_rec
                             parts = {"recon": float(l_rec.detach()), "contrastive": float(contrastive.detach()),
                                      **{f"recon_{m}": float(v.detach()) for m, v in recon.items()}}
+                            if config.stage2.cross_weight > 0:
+                                l_cross = _cross_term(model, z, split.train, idx, mods, step)
+                                loss = loss + config.stage2.cross_weight * l_cross
+                                parts["cross"] = float(l_cross.detach())
                         opt.zero_grad(set_to_none=True)
                         loss.backward()
                         opt.step()

@@ -21,3 +21,21 @@ def tiny_mapping(pairs: Path, **overrides) -> dict:
     for key, value in overrides.items():
         data[key] = {**data[key], **value} if isinstance(value, dict) else value
     return data
+
+
+def write_reference(model_dir: Path = COMMITTED_MODEL) -> None:
+    """Store reference outputs next to a checkpoint for the backward-compatibility test:
+    ``.venv/bin/python -c "import sys; sys.path.insert(0, 'tests/latent'); import latent_helpers as h; h.write_reference()"``
+    """
+    import json
+
+    import numpy as np
+
+    from lad_core.latent.checkpoint import load_model
+
+    model = load_model(model_dir)
+    widths = np.linspace(0.0, 1.0, 5, dtype=np.float32)[:, None]
+    z = model.encode("gripper", widths)
+    ref = {"embodiments": model.embodiments, "latent_dim": model.latent_dim, "gripper_widths": widths.tolist(),
+           "gripper_latents": z.tolist(), "mimic_from_gripper": model.decode("mimic", z).tolist()}
+    (Path(model_dir) / "reference.json").write_text(json.dumps(ref, indent=1))

@@ -1,0 +1,73 @@
+"""The committed CPU checkpoint (tests/latent/data/latent_cpu_all, made by the command in docs/latent.md):
+backward compatibility of the format, the gripper sweep of Fig. 3 and the held-out real-pose targets."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+
+from latent_helpers import COMMITTED_MODEL
+
+
+def test_format_is_backward_compatible(committed_model):
+    """Reference outputs stored when the checkpoint was committed: a loader change that breaks old files fails."""
+    ref = json.loads((COMMITTED_MODEL / "reference.json").read_text())
+    assert committed_model.embodiments == ref["embodiments"] and committed_model.latent_dim == ref["latent_dim"]
+    widths = np.asarray(ref["gripper_widths"], dtype=np.float32)
+    z = committed_model.encode("gripper", widths)
+    np.testing.assert_allclose(z, ref["gripper_latents"], atol=1e-5)
+    np.testing.assert_allclose(committed_model.decode("mimic", z), ref["mimic_from_gripper"], atol=1e-4)
+    size = sum(p.stat().st_size for p in COMMITTED_MODEL.iterdir())
+    assert size < 2_000_000
+
+
+def test_gripper_width_sweep_opens_the_human_hand(committed_model):
+    """Fig. 3: decoding widths 0 -> 1 into the human hand widens the thumb-finger aperture overall."""
+    from lad_core.latent.metrics import gripper_sweep
+
+    s = gripper_sweep(committed_model, steps=21)["human"]
+    assert s["opening_mm"] > 40.0 and s["spearman"] > 0.7, s
+    assert s["aperture_mm"][0] < 25.0 < 60.0 < s["aperture_mm"][-1], s
+
+
+@pytest.mark.xfail(strict=True, reason="target not met by the CPU model (docs/latent.md): the sweep is not "
+                   "monotonic for every hand (Faive aperture falls with the width)")
+def test_gripper_width_sweep_opens_every_hand_monotonically(committed_model):
+    from lad_core.latent.metrics import gripper_sweep
+
+    sweep = gripper_sweep(committed_model, steps=21)
+    for hand in ("human", "faive", "mimic"):
+        s = sweep[hand]
+        assert s["spearman"] > 0.95 and s["opening_mm"] > 30.0 and s["max_drop_mm"] < 2.0, (hand, s)
+
+
+def _real_targets(model, poses):
+    from lad_core.latent.metrics import real_pose_targets
+
+    return real_pose_targets(model, poses.astype(np.float64), targets=("mimic", "faive"))
+
+
+@pytest.mark.shared_data
+def test_held_out_real_poses_cross_reconstruct_far_better_than_the_mean_pose(committed_model, real_pose_sequence):
+    """human -> robot through the latent space lands near direct retargeting; a constant pose (the training mean)
+    is the baseline it must clearly beat."""
+    from lad_core.latent.metrics import fingertips_m
+    from lad_core.retarget import build_retargeter
+
+    res = _real_targets(committed_model, real_pose_sequence)
+    assert res["n"] == 621
+    for robot in ("mimic", "faive"):
+        direct = build_retargeter(robot).retarget_batch(real_pose_sequence.astype(np.float64))
+        mean_pose = committed_model.normalizers[robot].mean.numpy()[None].repeat(len(direct), 0)
+        base = np.linalg.norm(fingertips_m(robot, mean_pose) - fingertips_m(robot, direct), axis=-1).mean() * 1000
+        assert res[f"human->{robot}_mm"] < 0.5 * base, (robot, res, base)
+
+
+@pytest.mark.shared_data
+@pytest.mark.xfail(strict=True, reason="target not met by the CPU model (docs/latent.md): human -> mimic/faive "
+                   "fingertip error on the held-out real poses is above 5 mm")
+def test_held_out_real_poses_within_5mm_of_direct_retargeting(committed_model, real_pose_sequence):
+    res = _real_targets(committed_model, real_pose_sequence)
+    assert res["human->mimic_mm"] <= 5.0 and res["human->faive_mm"] <= 5.0, res
