@@ -1,6 +1,8 @@
-"""Latent inspector: load a latent model, drive one modality's input with sliders (gripper width, joint values, or
-the live hand for the human modality), edit the latent dimensions, and see the decoded cross-reconstructions in
-every embodiment side by side (paper Fig. 3). SR/CR figures come from the checkpoint's stored metrics.
+"""Latent inspector: load a latent model, drive one modality's input with sliders (gripper width, joint values, the
+live hand, or a frame scrubber over a recording: an episode or a `lad track --out` file), edit the latent
+dimensions, and see the decoded cross-reconstructions in every embodiment side by side (paper Fig. 3). A 2-D PCA
+projection of encoded paired data, coloured by modality, marks the current latent; the SR/CR readouts and the
+encoded -> decoded loss table come from the checkpoint's stored metrics.
 
 Until a model is loaded the panel says what it needs and shows no data.
 """
@@ -8,6 +10,7 @@ Until a model is loaded the panel says what it needs and shows no data.
 from __future__ import annotations
 
 import json
+import threading
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -15,6 +18,8 @@ import numpy as np
 from PySide6 import QtCore, QtWidgets
 
 from lad_core.studio.geometry import HandDrawing, RobotGeometry, human_drawing
+
+MODALITY_COLORS = {"human": "#f0c8a0", "faive": "#7fb3ff", "mimic": "#9be28f", "gripper": "#d0a0ff"}
 
 NEEDS = ("No latent model loaded. Load a model folder written by <code>lad latent train CONFIG</code> "
          "(OUT/model) to drive one embodiment and see its cross-reconstructions in the others.")
@@ -35,6 +40,7 @@ class _Robot:
 
 class LatentPanel(QtWidgets.QWidget):
     error = QtCore.Signal(str)
+    _projected = QtCore.Signal(object)
 
     def __init__(self, session=None, parent=None):
         super().__init__(parent)
@@ -58,6 +64,41 @@ class LatentPanel(QtWidgets.QWidget):
         self.latent_sliders: list[QtWidgets.QSlider] = []
         self.view = None
         self.view_holder = QtWidgets.QVBoxLayout()
+        # frame scrubber over a recording (drives the human modality)
+        self.sequence: np.ndarray | None = None
+        self._recording_name = ""
+        self.readouts: dict | None = None
+        self.current_xy: np.ndarray | None = None
+        self.scrub_box = QtWidgets.QGroupBox("recording (human input)")
+        self.rec_btn = QtWidgets.QPushButton("Load recording…")
+        self.rec_btn.clicked.connect(self._recording_dialog)
+        self.scrubber = QtWidgets.QSlider(QtCore.Qt.Horizontal)
+        self.scrubber.setEnabled(False)
+        self.scrubber.valueChanged.connect(lambda _v: self._scrubbed())
+        self.frame_label = QtWidgets.QLabel("no recording")
+        slay = QtWidgets.QVBoxLayout(self.scrub_box)
+        slay.addWidget(self.rec_btn)
+        slay.addWidget(self.scrubber)
+        slay.addWidget(self.frame_label)
+        # PCA projection and metric readouts
+        import pyqtgraph as pg
+
+        self.pca_plot = pg.PlotWidget(title="latent PCA (encoded pairs)")
+        self.pca_plot.setMenuEnabled(False)
+        self.pca_plot.addLegend(offset=(5, 5))
+        self.pca_items: dict = {}
+        self.current = pg.ScatterPlotItem(size=18, symbol="star", brush=pg.mkBrush("#ff3030"), pen=pg.mkPen("w"))
+        self.current.setZValue(10)
+        self.pca_plot.addItem(self.current)
+        self.projection = None
+        self.projection_note = QtWidgets.QLabel("projection: load a model")
+        self._pca_thread: threading.Thread | None = None
+        self._projected.connect(self._on_projected)
+        self.readout = QtWidgets.QLabel("SR/CR: load a model")
+        self.readout.setStyleSheet("font-weight: bold")
+        self.metrics_table = QtWidgets.QTableWidget(0, 0)
+        self.metrics_table.setEditTriggers(QtWidgets.QAbstractItemView.NoEditTriggers)
+        self.metrics_table.setToolTip("validation loss, rows encoded -> columns decoded (diagonal: SR)")
         controls = QtWidgets.QVBoxLayout()
         top = QtWidgets.QHBoxLayout()
         top.addWidget(self.load_btn)
@@ -65,6 +106,7 @@ class LatentPanel(QtWidgets.QWidget):
         top.addWidget(self.source, 1)
         controls.addLayout(top)
         controls.addWidget(self.live)
+        controls.addWidget(self.scrub_box)
         controls.addWidget(self.inputs_box)
         controls.addWidget(self.latent_box)
         controls.addStretch(1)
@@ -73,16 +115,28 @@ class LatentPanel(QtWidgets.QWidget):
         inner.setLayout(controls)
         scroll.setWidget(inner)
         scroll.setWidgetResizable(True)
+        right = QtWidgets.QVBoxLayout()
+        right.addLayout(self.view_holder, 3)
+        bottom = QtWidgets.QHBoxLayout()
+        pca_col = QtWidgets.QVBoxLayout()
+        pca_col.addWidget(self.pca_plot, 1)
+        pca_col.addWidget(self.projection_note)
+        metrics_col = QtWidgets.QVBoxLayout()
+        metrics_col.addWidget(self.readout)
+        metrics_col.addWidget(self.metrics_table, 1)
+        bottom.addLayout(pca_col, 3)
+        bottom.addLayout(metrics_col, 2)
+        right.addLayout(bottom, 2)
         body = QtWidgets.QHBoxLayout()
         body.addWidget(scroll, 1)
-        body.addLayout(self.view_holder, 2)
+        body.addLayout(right, 2)
         lay = QtWidgets.QVBoxLayout(self)
         lay.addWidget(self.info)
         lay.addLayout(body, 1)
         self._set_enabled(False)
 
     def _set_enabled(self, on: bool) -> None:
-        for w in (self.source, self.live, self.inputs_box, self.latent_box):
+        for w in (self.source, self.live, self.inputs_box, self.latent_box, self.scrub_box):
             w.setEnabled(on)
 
     # ------------------------------------------------------------------------------------------- loading
@@ -101,10 +155,10 @@ class LatentPanel(QtWidgets.QWidget):
             return False
         self.model = model
         self._geometry = {m: RobotGeometry(m) for m in model.embodiments if m != "human"}
-        metrics = (model.meta or {}).get("metrics") or (model.meta or {}).get("final_metrics")
         text = f"<b>{Path(path).name}</b>: embodiments {', '.join(model.embodiments)}, latent dim {model.latent_dim}"
-        text += f"<br>metrics: {_metrics_text(metrics)}" if metrics else "<br>no SR/CR metrics stored in this checkpoint"
         self.info.setText(text)
+        self._show_metrics(model.meta)
+        self._start_projection(model)
         if self.view is not None:
             self.view_holder.removeWidget(self.view)
             self.view.deleteLater()
@@ -140,7 +194,7 @@ class LatentPanel(QtWidgets.QWidget):
         self.input_sliders = []
         self.live.setVisible(name == "human")
         if name == "human":
-            self.inputs_lay.addRow(QtWidgets.QLabel("the human modality is driven by the live hand"))
+            self.inputs_lay.addRow(QtWidgets.QLabel("the human modality follows the live hand, or a recording's scrubbed frame"))
             self.live.setChecked(True)
         else:
             spec = self._geometry[name].kin.spec
@@ -170,7 +224,15 @@ class LatentPanel(QtWidgets.QWidget):
         if self.model is None:
             return
         name = self.source.currentText()
-        if name == "human":
+        if name == "human" and self.sequence is not None and not self.live.isChecked():
+            from lad_core.embodiments.human import encode_pose
+
+            pose = self.sequence[self.scrubber.value()]
+            if not np.isfinite(pose).all():
+                self.frame_label.setText(self.frame_label.text() + " (no hand in this frame)")
+                return
+            x = encode_pose(pose).astype(np.float32)
+        elif name == "human":
             frame = self.session.latest() if self.session is not None else None
             if frame is None or frame.tracked.theta is None:
                 return
@@ -214,6 +276,135 @@ class LatentPanel(QtWidgets.QWidget):
             else:
                 out.robots[m] = _Robot(self._geometry[m].draw(q))
         self.view.show_frame(out)
+        self._mark_current()
+
+    # ------------------------------------------------------------------------------------------- recording
+    def _recording_dialog(self) -> None:
+        path, _ = QtWidgets.QFileDialog.getOpenFileName(self, "Recording", "",
+                                                        "Recordings (*.h5 *.hdf5 *.npy)")
+        if path:
+            self.load_recording(path)
+
+    def load_recording(self, path: str | Path) -> bool:
+        """Scrub the frames of an episode / landmark file; the scrubbed frame drives the human modality."""
+        if self.model is None or "human" not in self.model.embodiments:
+            self.error.emit("latent: load a model with the human modality before a recording")
+            return False
+        try:
+            from lad_core.studio.latent import read_human_sequence
+
+            seq = read_human_sequence(path)
+        except Exception as exc:  # noqa: BLE001 - named file and problem
+            self.error.emit(f"latent: cannot read recording {path}: {exc}")
+            return False
+        if len(seq) == 0:
+            self.error.emit(f"latent: recording {path} has no frames")
+            return False
+        self.sequence = seq
+        self._recording_name = Path(path).name
+        self.live.setChecked(False)
+        self.source.setCurrentText("human")
+        self.scrubber.blockSignals(True)
+        self.scrubber.setRange(0, len(seq) - 1)
+        self.scrubber.setValue(0)
+        self.scrubber.blockSignals(False)
+        self.scrubber.setEnabled(True)
+        self._scrubbed()
+        return True
+
+    def _scrubbed(self) -> None:
+        if self.sequence is None:
+            return
+        self.frame_label.setText(f"{self._recording_name}: frame {self.scrubber.value() + 1} / {len(self.sequence)}")
+        if self.source.currentText() == "human":
+            self.live.setChecked(False)
+            self._encode()
+
+    # ------------------------------------------------------------------------------------------- projection
+    def _start_projection(self, model) -> None:
+        self.projection = None
+        for item in self.pca_items.values():
+            self.pca_plot.removeItem(item)
+        self.pca_items = {}
+        self.pca_plot.plotItem.legend.clear()
+        self.current.setData(pos=np.zeros((0, 2)))
+        self.projection_note.setText("projection: encoding paired data…")
+
+        def work():
+            from lad_core.studio.latent import LatentProjection, projection_data
+
+            try:
+                data, where = projection_data(model)
+                result = (model, LatentProjection.fit(model, data), where)
+            except Exception as exc:  # noqa: BLE001 - shown in the window
+                result = (model, exc, "")
+            try:
+                self._projected.emit(result)
+            except RuntimeError:  # the panel was deleted meanwhile
+                pass
+
+        self._pca_thread = threading.Thread(target=work, name="lad-studio-latent-pca", daemon=True)
+        self._pca_thread.start()
+
+    @property
+    def projecting(self) -> bool:
+        return self._pca_thread is not None and self._pca_thread.is_alive()
+
+    def _on_projected(self, result) -> None:
+        import pyqtgraph as pg
+
+        model, proj, where = result
+        if model is not self.model:
+            return  # another model was loaded meanwhile
+        if isinstance(proj, Exception):
+            self.projection_note.setText("projection unavailable")
+            self.error.emit(f"latent projection: {proj}")
+            return
+        self.projection = proj
+        for m, pts in proj.points.items():
+            item = pg.ScatterPlotItem(pos=pts, size=5, pen=None, name=m,
+                                      brush=pg.mkBrush(MODALITY_COLORS.get(m, "#e0e0e0") + "a0"))
+            self.pca_plot.addItem(item)
+            self.pca_items[m] = item
+        self.projection_note.setText(f"PCA of {where}: PC1 {proj.explained[0]:.0%}, PC2 {proj.explained[1]:.0%} "
+                                     "of the variance; ★ current latent")
+        self._mark_current()
+
+    def _mark_current(self) -> None:
+        if self.projection is None or self.z is None:
+            return
+        self.current_xy = self.projection.project(self.z)
+        self.current.setData(pos=self.current_xy[None, :])
+
+    # ------------------------------------------------------------------------------------------- metrics
+    def _show_metrics(self, meta) -> None:
+        from lad_core.studio.latent import metric_readouts
+
+        try:
+            r = metric_readouts(meta)
+        except Exception as exc:  # noqa: BLE001 - another metric layout: show it raw
+            r = None
+            self.readout.setText(f"metrics in an unknown layout: {json.dumps((meta or {}).get('metrics'))[:200]} "
+                                 f"({exc})")
+        if r is None:
+            self.metrics_table.setRowCount(0)
+            self.metrics_table.setColumnCount(0)
+            if not self.readout.text().startswith("metrics in"):
+                self.readout.setText("no SR/CR metrics stored in this checkpoint")
+            self.readouts = None
+            return
+        self.readouts = r
+        n = f" on {r['n']} validation tuples" if r.get("n") else ""
+        self.readout.setText(f"SR {r['sr']:.4g} · CR {r['cr']:.4g} (mean validation loss{n})")
+        names, mat = r["names"], r["matrix"]
+        self.metrics_table.setRowCount(len(names))
+        self.metrics_table.setColumnCount(len(names))
+        self.metrics_table.setHorizontalHeaderLabels([f"→{m}" for m in names])
+        self.metrics_table.setVerticalHeaderLabels(names)
+        for i in range(len(names)):
+            for j in range(len(names)):
+                self.metrics_table.setItem(i, j, QtWidgets.QTableWidgetItem(f"{mat[i, j]:.3g}"))
+        self.metrics_table.resizeColumnsToContents()
 
     def tick(self) -> None:
         """Called by the window timer while the panel is visible."""
@@ -221,14 +412,5 @@ class LatentPanel(QtWidgets.QWidget):
             self._encode()
 
     def close_panel(self) -> None:
-        pass
-
-
-def _metrics_text(metrics) -> str:
-    try:
-        from lad_core.latent.metrics import sr_cr_summary
-
-        summary = sr_cr_summary(metrics)
-        return ", ".join(f"{k} {v:.4g}" if isinstance(v, float) else f"{k} {v}" for k, v in summary.items())
-    except Exception:  # noqa: BLE001 - older/other metric layouts: show them raw
-        return json.dumps(metrics)[:300]
+        if self._pca_thread is not None:
+            self._pca_thread.join(10.0)

@@ -37,3 +37,50 @@ def test_latent_panel_needs_a_model_then_slider_changes_decoded_hand(qtbot, tmp_
     assert closed.shape == (16,) and np.abs(opened - closed).max() > 1e-4
     panel.latent_sliders[0].setValue(0)
     assert np.abs(panel.decoded["mimic"] - opened).max() > 1e-6
+    panel.close_panel()  # waits for the projection worker
+
+
+def test_committed_model_readouts_projection_and_recording_scrubber(qtbot, tmp_path, shared_data):
+    pytest.importorskip("lad_core.latent.modeling")
+    import json
+    from pathlib import Path
+
+    from app.views.latent import LatentPanel
+
+    ckpt = Path(__file__).resolve().parents[1] / "latent" / "data" / "latent_cpu_all"
+    stored = json.loads((ckpt / "config.json").read_text())["meta"]["metrics"]
+    panel = LatentPanel()
+    qtbot.addWidget(panel)
+    errors = []
+    panel.error.connect(errors.append)
+    assert panel.load(ckpt), errors
+    # SR/CR from the checkpoint's stored validation metrics, and the encoded -> decoded table.
+    assert f"SR {stored['summary']['sr']:.4g}" in panel.readout.text()
+    assert f"CR {stored['summary']['cr']:.4g}" in panel.readout.text()
+    names = panel.readouts["names"]
+    assert panel.metrics_table.rowCount() == len(names) == 4
+    i, j = names.index("gripper"), names.index("mimic")
+    assert float(panel.metrics_table.item(i, j).text()) == pytest.approx(stored["val"]["loss"]["gripper->mimic"],
+                                                                         rel=1e-2)
+    # The PCA of encoded pairs, one colour per modality, with the current latent marked.
+    qtbot.waitUntil(lambda: panel.projection is not None or bool(errors), timeout=60000)
+    assert not errors, errors
+    assert set(panel.pca_items) == {"human", "faive", "mimic", "gripper"}
+    assert all(len(item.data) == 300 for item in panel.pca_items.values())
+    panel.source.setCurrentText("gripper")
+    panel.input_sliders[0][0].setValue(900)
+    assert np.allclose(panel.current.data["x"][0], panel.projection.project(panel.z)[0])
+    # A recording drives the human modality frame by frame.
+    assert not panel.load_recording(tmp_path / "none.npy")
+    assert "none.npy" in errors[-1]
+    joints = shared_data / "poses" / "right_hand_video_sequence" / "joints.npy"
+    assert panel.load_recording(joints), errors
+    assert panel.source.currentText() == "human" and not panel.live.isChecked()
+    assert panel.scrubber.maximum() == 620 and "frame 1 / 621" in panel.frame_label.text()
+    panel.scrubber.setValue(300)
+    z300, mark300, faive300 = panel.z.copy(), panel.current_xy.copy(), panel.decoded["faive"].copy()
+    panel.scrubber.setValue(20)
+    assert "frame 21 / 621" in panel.frame_label.text()
+    assert np.abs(panel.z - z300).max() > 1e-3 and np.abs(panel.current_xy - mark300).max() > 1e-4
+    assert np.abs(panel.decoded["faive"] - faive300).max() > 1e-3
+    panel.close_panel()
