@@ -224,6 +224,9 @@ class MainWindow(QtWidgets.QMainWindow):
         if self._last_tick is not None:
             self.max_gap_ms = max(self.max_gap_ms, (now - self._last_tick) * 1e3)
         self._last_tick = now
+        replay = self.recording.replay_frame() if self.recording.replaying else None
+        if replay is not None and self.top.isVisible():
+            self.hands.show_frame(replay)  # a recorded episode replaces the live hands while it plays
         frame = self.session.latest()
         if frame is None or frame.seq == self._last_seq:
             return
@@ -231,7 +234,8 @@ class MainWindow(QtWidgets.QMainWindow):
         self._frames_shown += 1
         if self.top.isVisible():
             self.camera.show_frame(frame)
-            self.hands.show_frame(frame)
+            if replay is None and not self.recording.replaying:
+                self.hands.show_frame(frame)
         if self._frames_shown % 3:
             return  # panels and the status bar update at a third of the view rate
         current = self.tabs.currentWidget()

@@ -1,9 +1,15 @@
 """Recording panel: start/stop/next/re-record/discard (buttons and, through the window, Space/Right/Left/Esc),
-episode counter and timer, task and embodiment, the dataset's episode list with delete, and the disk-space warning."""
+episode counter and timer, task and embodiment, the dataset's episode list with delete and replay (the window
+draws `replay_frame()` in the hand views instead of the live hands while a replay runs), and the disk-space
+warning."""
 
 from __future__ import annotations
 
+import time
+from dataclasses import dataclass, field
 from pathlib import Path
+
+import numpy as np
 
 from PySide6 import QtCore, QtWidgets
 
@@ -11,6 +17,31 @@ from lad_core.errors import LadError
 
 SHORTCUTS = (("Space", "start recording"), ("Right", "save this episode (success) and start the next"),
              ("Left", "re-record (discard this take, or redo the last episode)"), ("Esc", "stop and save"))
+
+
+@dataclass
+class _Frame:
+    """Duck-typed like a StudioFrame for the hand views."""
+
+    human: object = None
+    robots: dict = field(default_factory=dict)
+
+
+@dataclass
+class _Robot:
+    drawing: object
+
+
+@dataclass
+class _Replay:
+    name: str
+    landmarks: np.ndarray | None  # (N, 21, 3) or None
+    joints: np.ndarray  # (N, J)
+    embodiment: str
+    geometry: object
+    fps: float
+    t0: float
+    frame: int = -1
 
 
 class RecordingPanel(QtWidgets.QWidget):
@@ -65,13 +96,21 @@ class RecordingPanel(QtWidgets.QWidget):
         self.episodes.setEditTriggers(QtWidgets.QAbstractItemView.NoEditTriggers)
         delete = QtWidgets.QPushButton("Delete selected")
         delete.clicked.connect(self.delete_selected)
+        replay = QtWidgets.QPushButton("Replay selected in the hand views")
+        replay.clicked.connect(self.replay_selected)
+        self.replay_label = QtWidgets.QLabel("")
+        self._replay: _Replay | None = None
+        rows = QtWidgets.QHBoxLayout()
+        rows.addWidget(delete)
+        rows.addWidget(replay)
+        rows.addWidget(self.replay_label, 1)
         lay = QtWidgets.QVBoxLayout(self)
         lay.addLayout(form)
         lay.addLayout(bar)
         lay.addWidget(self.counter)
         lay.addWidget(self.disk)
         lay.addWidget(self.episodes, 1)
-        lay.addWidget(delete)
+        lay.addLayout(rows)
         self._timer = QtCore.QTimer(self, interval=200, timeout=self._tick)
         self._timer.start()
         self.refresh_list()
@@ -114,6 +153,60 @@ class RecordingPanel(QtWidgets.QWidget):
         for r in rows:
             index = int(self.episodes.item(r, 0).text())
             self._run(f"delete episode {index}", lambda index=index: self.model.delete(index))
+
+    # ------------------------------------------------------------------------------------------- replay
+    def replay_selected(self) -> None:
+        rows = sorted({i.row() for i in self.episodes.selectedIndexes()})
+        if rows:
+            index = int(self.episodes.item(rows[0], 0).text())
+            self.start_replay(self.model.recorder.dataset.path_for(index))
+
+    def start_replay(self, path: str | Path) -> bool:
+        """Replay a recorded episode (its human landmarks and its robot's joints) at its own speed."""
+        from lad_core.episodes import read_episode
+        from lad_core.studio.geometry import RobotGeometry
+
+        try:
+            data = read_episode(path)
+            if len(data) == 0:
+                raise ValueError("the episode has no frames")
+            lm = data.observations.get("human_landmarks")
+            geometry = RobotGeometry(data.info.embodiment)
+        except Exception as exc:  # noqa: BLE001 - named file and problem, in the window
+            self.error.emit(f"recording: cannot replay {path}: {exc}")
+            return False
+        self._replay = _Replay(Path(path).name, None if lm is None else np.asarray(lm, float).reshape(-1, 21, 3),
+                               np.asarray(data.end_effector, float), data.info.embodiment, geometry,
+                               float(data.info.fps or 30.0), time.monotonic())
+        self.replay_label.setText(f"replaying {Path(path).name} ({len(data)} frames, {data.info.embodiment})")
+        return True
+
+    @property
+    def replaying(self) -> bool:
+        return self._replay is not None
+
+    def stop_replay(self) -> None:
+        if self._replay is not None:
+            self.replay_label.setText(f"replayed {self._replay.name}")
+        self._replay = None
+
+    def replay_frame(self):
+        """The replay's frame for now (a StudioFrame look-alike), or None once it has ended."""
+        from lad_core.studio.geometry import human_drawing
+
+        r = self._replay
+        if r is None:
+            return None
+        i = int((time.monotonic() - r.t0) * r.fps)
+        if i >= len(r.joints):
+            self.stop_replay()
+            return None
+        r.frame = i
+        frame = _Frame(robots={r.embodiment: _Robot(r.geometry.draw(r.joints[i]))})
+        if r.landmarks is not None and np.isfinite(r.landmarks[i]).all():
+            frame.human = human_drawing(r.landmarks[i])
+        self.replay_label.setText(f"replaying {r.name}: frame {i + 1} / {len(r.joints)}")
+        return frame
 
     def _configure(self) -> None:
         try:
@@ -171,6 +264,7 @@ class RecordingPanel(QtWidgets.QWidget):
         self.disk.setStyleSheet("color: #e03030; font-weight: bold" if disk.low else "")
 
     def close_panel(self) -> None:
+        self._replay = None
         self._timer.stop()
         for u in self._unsub:
             u()
