@@ -46,8 +46,9 @@ def main() -> int:
     save(w, "main_window")
     save(w.camera, "camera_view")
     save(w.hands, "hand_views")
+    w.recording.embodiment.setCurrentText("mimic")
     w.recording.start()
-    run(1.5)
+    run(2.5)
     w.tabs.setCurrentWidget(w.recording)
     run(0.3)
     save(w.recording, "recording_panel")
@@ -56,12 +57,36 @@ def main() -> int:
     w.tabs.setCurrentWidget(w.scales)
     run(0.5)
     save(w.scales, "scales_panel")
-    for panel, name in ((w.training, "training_panel"), (w.latent, "latent_panel"), (w.rollout, "rollout_panel")):
-        w.tabs.setCurrentWidget(panel)
-        run(0.3)
-        save(panel, name)
+    w.tabs.setCurrentWidget(w.training)
+    run(0.3)
+    save(w.training, "training_panel")
+    # Latent inspector on the committed CPU model, scrubbing the real pose sequence when the shared data is here.
+    w.tabs.setCurrentWidget(w.latent)
+    w.latent.load(ROOT / "tests" / "latent" / "data" / "latent_cpu_all")
+    poses = ROOT.parent / "shared" / "data" / "poses" / "right_hand_video_sequence" / "joints.npy"
+    if poses.exists():
+        w.latent.load_recording(poses)
+        w.latent.scrubber.setValue(300)
+    while w.latent.projecting:
+        run(0.2)
+    run(0.5)
+    save(w.latent, "latent_panel")
+    # Rollout console: the episode just recorded, replayed on the kinematic fake: one chunk run, the next previewed.
+    w.tabs.setCurrentWidget(w.rollout)
+    w.rollout.load(os.path.join(tmp, "episodes", "episode_000000.h5"), backend="kinematic", embodiment="mimic")
+    while w.rollout.loading or w.rollout.console is None:
+        run(0.2)
+    run(0.5)
+    w.rollout.command("step")
+    run(1.0)
+    w.rollout.command("step")
+    run(1.0)
+    w.rollout.poll()
+    save(w.rollout, "rollout_panel")
     w.close()
     w.shutdown()
+    w.deleteLater()  # delete the widgets while Qt is alive, not during interpreter finalization
+    app.processEvents()
     return 0
 
 

@@ -115,6 +115,7 @@ class LatentPanel(QtWidgets.QWidget):
         inner.setLayout(controls)
         scroll.setWidget(inner)
         scroll.setWidgetResizable(True)
+        scroll.setMinimumWidth(320)
         right = QtWidgets.QVBoxLayout()
         right.addLayout(self.view_holder, 3)
         bottom = QtWidgets.QHBoxLayout()

@@ -181,6 +181,8 @@ class RolloutPanel(QtWidgets.QWidget):
         self.log = QtWidgets.QListWidget()
         self.safety_log = QtWidgets.QListWidget()
         self.safety_log.setStyleSheet("QListWidget { color: #ff8a80; }")
+        for lst in (self.log, self.safety_log):
+            lst.setWordWrap(True)
         logs = QtWidgets.QTabWidget()
         logs.addTab(self.safety_log, "safety events")
         logs.addTab(self.log, "rollout events")
@@ -193,8 +195,8 @@ class RolloutPanel(QtWidgets.QWidget):
         body = QtWidgets.QSplitter(QtCore.Qt.Horizontal)
         body.addWidget(views)
         body.addWidget(logs)
-        body.setStretchFactor(0, 3)
-        body.setStretchFactor(1, 2)
+        body.setStretchFactor(0, 2)
+        body.setStretchFactor(1, 1)
         self._HandsView2D = HandsView2D
 
         self.out_dir = QtWidgets.QLineEdit(str(s("rollout/out", "") or out_dir or Path.cwd() / "data" / "rollouts"))
