@@ -1,6 +1,6 @@
 """Latent-space benchmark (one JSON line): make-pairs throughput and the CPU config's training time.
 
-    .venv/bin/python benchmarks/bench_latent.py [--pairs 4000] [--train CONFIG] [--out runs/latent/bench]
+    .venv/bin/python benchmarks/bench_latent.py [--pairs 16384] [--train CONFIG] [--out runs/latent/bench]
 
 make-pairs: N synthetic poses -> (human, faive, mimic, gripper) tuples written to HDF5, with the time split into
 sampling + theta_H and each retargeter, and the projected time for 1M tuples (target: <= 10 min). --train trains
@@ -69,7 +69,7 @@ def bench_train(config: str, out: str) -> dict:
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--pairs", type=int, default=4000)
+    ap.add_argument("--pairs", type=int, default=16384)
     ap.add_argument("--train", help="config YAML to train from scratch and time")
     ap.add_argument("--out", default="runs/latent/bench")
     args = ap.parse_args()
