@@ -1,5 +1,7 @@
 """Qt-free models behind LAD Studio: the live teleop session, scale tuning with undo, recording from the live
-stream, training runs as subprocesses with their history, and drawing geometry for hands.
+stream, training runs as subprocesses with their history, drawing geometry for hands, the rollout console
+(`studio.rollout`: a supervised rollout built from a checkpoint or episode, live-hand takeover, saving) and the latent
+inspector's data (`studio.latent`: PCA of encoded pairs, SR/CR readouts, human sequences for the scrubber).
 
 The `app` package shows these objects; they never know it. Each class says which thread fires its events; a
 listener's exception is logged, never propagated.

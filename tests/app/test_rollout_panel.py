@@ -159,7 +159,9 @@ def test_policy_checkpoint_runs_one_chunk_in_the_sim(make_window, qtbot, policy_
     panel.command("step")
     qtbot.waitUntil(lambda: ctrl.state == "paused" and len(ctrl.steps) == n, timeout=30000)
     assert {s.source for s in ctrl.steps} == {f"policy {Path(policy_checkpoint).name}"}
-    panel.estop()
+    panel.command("start")
+    qtbot.waitUntil(lambda: len(ctrl.steps) > n, timeout=30000)
+    qtbot.mouseClick(w.estop_button, QtCore.Qt.LeftButton)  # the window's always-visible toolbar button
     qtbot.waitUntil(lambda: ctrl.state == "estopped", timeout=3000)
     assert ctrl.last_estop_latency[0] <= 1
 
