@@ -68,6 +68,7 @@ class MainWindow(QtWidgets.QMainWindow):
         self.bridge.finished.connect(self._source_finished)
         for name, msg in session.build_errors.items():
             QtCore.QTimer.singleShot(0, lambda n=name, m=msg: self.show_error(f"embodiment {n} skipped: {m}"))
+        QtCore.QTimer.singleShot(0, self._report_plugin_failures)
 
         # views
         self.camera = CameraView()
@@ -198,6 +199,13 @@ class MainWindow(QtWidgets.QMainWindow):
         self.error_label.setStyleSheet("color: #e03030")
 
     # ------------------------------------------------------------------------------------------- source
+    def _report_plugin_failures(self) -> None:
+        """Plugins that failed to load (any group) are shown, never fatal: the rest of the studio keeps working."""
+        from lad_core.plugins import all_failures
+
+        for failure in all_failures():
+            self.show_error(f"plugin failed to load: {failure}")
+
     def start_source(self, spec: str) -> bool:
         spec = spec.strip()
         if self.recording.model.is_recording:

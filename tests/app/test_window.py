@@ -128,3 +128,15 @@ def test_training_panel_launches_a_tiny_run_and_draws_its_curve(make_window, qtb
     from lad_core.studio.training import RunHistory
 
     assert [r.status for r in RunHistory(tmp_path / "runs.json").runs] == ["finished"]
+
+
+def test_a_plugin_that_failed_to_load_is_shown_and_the_studio_keeps_running(make_window, qtbot, monkeypatch):
+    from lad_core import plugins
+
+    broken = plugins.PluginFailure("lad.robot_backends", "acme_arm", "acme.driver:create", "acme-robots",
+                                   "ModuleNotFoundError: No module named 'acme'", "")  # fmt: skip
+    monkeypatch.setattr(plugins, "all_failures", lambda: [broken])
+    w = make_window()
+    qtbot.waitUntil(lambda: "acme_arm" in w.errors.label.text(), timeout=5000)
+    assert "No module named 'acme'" in w.errors.label.text()
+    qtbot.waitUntil(lambda: w._frames_shown >= 2, timeout=15000)  # live view still updates
