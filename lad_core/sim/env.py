@@ -25,6 +25,16 @@ HOME_ARM = np.array([0.0, -0.25, 0.0, -2.2, 0.0, 2.0, 0.785])
 ARM_EFFORT = np.array([87.0, 87.0, 87.0, 87.0, 12.0, 12.0, 12.0])
 ARM_VELOCITY = np.array([2.175, 2.175, 2.175, 2.175, 2.61, 2.61, 2.61])
 FINGER_FRICTION = 1.5
+# Hand links weigh ~10 g and are 1-4 cm long: their own inertia (~1e-6 kg m^2) is far below what the tendons and
+# motors behind a real finger joint add (MuJoCo calls it armature). With it, the 240 Hz solver oscillates the tiny
+# rolling-joint links of the Faive-like hand at +-30 rad/s and flings the cube; every end-effector link gets at least
+# this much inertia instead.
+EE_MIN_INERTIA = 1e-5  # kg m^2
+# Joint damping is applied explicitly (force = -c qdot): it stays stable only while c dt / I << 1.
+EE_JOINT_DAMPING = 1e-3  # N m s / rad
+# Hand joints move no faster than this (the authored URDFs declare 6 rad/s; a rolling pair is two joints, so a
+# Faive-like joint turns at up to twice this): fingers that snap shut at 30+ rad/s hit the object like a bat.
+EE_MAX_JOINT_VELOCITY = 4.0  # rad/s
 
 
 @dataclass(frozen=True)
@@ -180,7 +190,7 @@ class SimEnv:
         self._ik_slot = {j: k for k, j in enumerate(self._movable)}
 
     def _tune_dynamics(self) -> None:
-        """Friction and plausible inertias for the end-effector links (the authored URDFs carry 1e-6 placeholders)."""
+        """Friction and stable inertias for the end-effector links (the authored URDFs carry 1e-6 placeholders)."""
         import pybullet as p
 
         kw = {"physicsClientId": self.client}
@@ -189,11 +199,15 @@ class SimEnv:
             mass = p.getDynamicsInfo(self.robot, link, **kw)[0]
             lo, hi = p.getAABB(self.robot, link, **kw)
             size = max(float(np.max(np.array(hi) - np.array(lo))), 0.02)
-            inertia = max(mass, 1e-3) * size**2 / 6.0
+            inertia = max(max(mass, 1e-3) * size**2 / 6.0, EE_MIN_INERTIA)
             p.changeDynamics(self.robot, link, localInertiaDiagonal=[inertia] * 3, lateralFriction=FINGER_FRICTION,
                              spinningFriction=0.003, rollingFriction=0.0005, frictionAnchor=1, **kw)  # fmt: skip
         for j in self._urdf_idx:
-            p.changeDynamics(self.robot, j, jointDamping=0.05, **kw)
+            if p.getJointInfo(self.robot, j, **kw)[2] == p.JOINT_REVOLUTE:
+                p.changeDynamics(self.robot, j, jointDamping=EE_JOINT_DAMPING, maxJointVelocity=EE_MAX_JOINT_VELOCITY,
+                                 **kw)  # fmt: skip
+            else:
+                p.changeDynamics(self.robot, j, jointDamping=EE_JOINT_DAMPING, **kw)
 
     def _set_joint_state(self, arm: np.ndarray, ee_command: np.ndarray) -> None:
         import pybullet as p

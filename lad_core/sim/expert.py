@@ -38,7 +38,7 @@ class GraspPlan:
 PLANS = {
     "gripper": GraspPlan("pinch_index", (0.0, 0.0, 0.095), palm_down=False),
     "mimic": GraspPlan("power", (0.05, 0.0, 0.09), palm_down=True, pitch=0.9),
-    "faive": GraspPlan("power", (0.05, 0.0, 0.13), palm_down=True, pitch=0.9),
+    "faive": GraspPlan("power", (0.045, 0.0, 0.13), palm_down=True, pitch=0.9),
 }
 
 
@@ -82,7 +82,13 @@ class ScriptedExpert:
         self.open = grasp_shape(env.spec.name, "open")
         self.closed = grasp_shape(env.spec.name, self.plan.grasp_pose)
 
-    def waypoints(self) -> list[Waypoint]:
+    def waypoints(self, object_in_wrist=None) -> list[Waypoint]:
+        """The whole plan from the scene as it is now; ``object_in_wrist`` (3,) overrides where the carried object
+        sits in the wrist frame for the place half (default: the plan's grasp offset)."""
+        grasp_half = self._grasp_waypoints()
+        return grasp_half + self._place_waypoints(grasp_half[-1], object_in_wrist)
+
+    def _grasp_waypoints(self) -> list[Waypoint]:
         env, plan = self.env, self.plan
         obj = env.object_pose()
         rot = wrist_rotation(plan, _heading(obj[3:], plan))
@@ -91,13 +97,6 @@ class ScriptedExpert:
         grasp[2] = env.task.object_height - offset[2]
         above = grasp + [0, 0, 0.1]
         lift = grasp + [0, 0, plan.lift_height]
-        target = np.array([*env.task.layout.target_xy, 0.0])
-        place_rot = wrist_rotation(plan, 0.0)
-        place_offset = place_rot.apply(np.asarray(plan.object_in_wrist))
-        over = target - place_offset
-        over[2] = lift[2]
-        drop = over.copy()
-        drop[2] = env.task.object_height - place_offset[2] + 0.06
         start_pos, start_rot = env.ee_pose_matrix()
         return [
             Waypoint(start_pos, Rotation.from_matrix(start_rot), 0, 0.0),
@@ -105,14 +104,42 @@ class ScriptedExpert:
             Waypoint(grasp, rot, 20, 0.0),
             Waypoint(grasp, rot, plan.close_ticks, 1.0),
             Waypoint(lift, rot, 20, 1.0),
+        ]
+
+    def _place_waypoints(self, lift: Waypoint, object_in_wrist=None) -> list[Waypoint]:
+        env, plan = self.env, self.plan
+        in_wrist = np.asarray(plan.object_in_wrist if object_in_wrist is None else object_in_wrist, dtype=float)
+        target = np.array([*env.task.layout.target_xy, 0.0])
+        place_rot = wrist_rotation(plan, 0.0)
+        place_offset = place_rot.apply(in_wrist)
+        over = target - place_offset
+        over[2] = lift.position[2]
+        drop = over.copy()
+        drop[2] = env.task.object_height + 0.06 - place_offset[2]  # the object's centre 6 cm above its resting height
+        return [
             Waypoint(over, place_rot, 25, 1.0),
             Waypoint(drop, place_rot, 12, 1.0),
             Waypoint(drop, place_rot, 8, 0.0),
             Waypoint(drop + [0, 0, 0.1], place_rot, 12, 0.0),
         ]
 
+    def _measured_object_in_wrist(self) -> np.ndarray | None:
+        """Where the held object sits in the wrist frame now (None when it is not held): a grasp rarely ends with
+        the object exactly where the plan put it, and the place must aim the object, not the wrist."""
+        if not self.env.object_held():
+            return None
+        pos, rot = self.env.ee_pose_matrix()
+        return rot.T @ (self.env.object_pose()[:3] - pos)
+
     def __iter__(self) -> Iterator[tuple[np.ndarray, np.ndarray]]:
-        wps = self.waypoints()
+        grasp_half = self._grasp_waypoints()
+        yield from self._segments(grasp_half)
+        # The place half is planned after the lift, from where the object really sits in the hand (as a person
+        # carrying it would look): the waypoints before this point do not depend on it.
+        place_half = self._place_waypoints(grasp_half[-1], self._measured_object_in_wrist())
+        yield from self._segments([grasp_half[-1], *place_half])
+
+    def _segments(self, wps: list[Waypoint]) -> Iterator[tuple[np.ndarray, np.ndarray]]:
         for a, b in zip(wps[:-1], wps[1:]):
             slerp = Slerp([0.0, 1.0], Rotation.concatenate([a.rotation, b.rotation]))
             for k in range(1, b.ticks + 1):
@@ -160,3 +187,12 @@ def run_demo(env: SimEnv, seed: int, *, render: bool = False,
         obs = env.step(target, ee, render=render)
         ticks += 1
     return DemoResult(seed, env.success(), lifted, ticks)
+
+
+def run_demos(embodiment: str, seeds, task: str = "cube_in_box", **config) -> list[DemoResult]:
+    """Scripted demos of ``embodiment`` on ``task`` for each seed, headless and unrendered, in one scene (a plain
+    function of its arguments, so a process pool can run slices of the seeds side by side)."""
+    from lad_core.sim.env import SimConfig
+
+    with SimEnv(SimConfig(embodiment, task=task, cameras=(), **config)) as env:
+        return [run_demo(env, int(seed)) for seed in seeds]
