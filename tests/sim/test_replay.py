@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import re
 import subprocess
 import sys
 
 import numpy as np
 import pytest
 
+from lad_core.cli.main import main
 from lad_core.episodes import EpisodeWriter, read_episode
 from lad_core.errors import InputError
 from lad_core.sim.env import SimConfig, SimEnv
@@ -31,7 +33,7 @@ def test_replaying_a_recorded_episode_reproduces_the_object_trajectory(tmp_path)
     assert success == result.success
 
 
-def test_replay_refuses_an_episode_not_recorded_in_sim(tmp_path):
+def test_replay_refuses_an_episode_not_recorded_in_sim(tmp_path, capsys):
     from lad_core.episodes import EpisodeInfo, Frame
 
     with SimEnv(SimConfig("gripper", cameras=())) as env:
@@ -42,10 +44,13 @@ def test_replay_refuses_an_episode_not_recorded_in_sim(tmp_path):
         w.append(frame_from(obs, obs.arm_pose, [1.0]))
     with pytest.raises(InputError, match="not a simulated episode"):
         replay_episode(tmp_path / "e.h5")
+    assert main(["sim", "replay", "--fast", str(tmp_path / "e.h5")]) == 2  # the CLI reports it, naming the file
+    err = capsys.readouterr().err
+    assert "not a simulated episode" in err and "e.h5" in err
 
 
 @pytest.mark.slow
-def test_lad_demos_cli_writes_successful_episodes(tmp_path):
+def test_lad_demos_cli_writes_successful_episodes_and_lad_sim_replay_plays_one_back(tmp_path, capsys):
     out = subprocess.run([sys.executable, "-m", "lad_core.cli.main", "demos", "--task", "cube_in_box",
                           "--embodiment", "gripper", "--episodes", "1", "--out", str(tmp_path), "--cameras", "wrist",
                           "--image-size", "16", "16"], capture_output=True, text=True, timeout=240)
@@ -53,3 +58,10 @@ def test_lad_demos_cli_writes_successful_episodes(tmp_path):
     data = read_episode(tmp_path / "episode_000000.h5")
     assert data.info.success and data.images["wrist"].shape[1:] == (16, 16, 3)
     assert "episode/s" in out.stderr  # the progress bar
+    # `lad sim replay` (in this process) rebuilds the scene from the stored seed and follows the recorded object.
+    assert main(["sim", "replay", "--fast", str(tmp_path / "episode_000000.h5")]) == 0
+    report = capsys.readouterr().out
+    m = re.search(r"(\d+) ticks replayed; object position error max ([\d.]+) mm, final ([\d.]+) mm; task success: (\w+)",
+                  report)
+    assert m, report
+    assert int(m.group(1)) == len(data) and float(m.group(2)) < 1.0 and m.group(4) == "True"

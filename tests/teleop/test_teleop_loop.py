@@ -110,3 +110,39 @@ def test_loop_holds_its_rate_with_a_fake_clock():
     s = loop.stats.summary()
     assert s["ticks"] == 30 and s["period_mean_ms"] == pytest.approx(50.0, abs=1e-6)
     assert s["compute_mean_ms"] == pytest.approx(10.0, abs=1e-6) and s["overruns"] == 0
+
+
+@pytest.mark.shared_data
+def test_input_from_tracking_makes_the_wrist_pose_relative_to_the_calibration(real_pose_sequence):
+    from lad_core.teleop import input_from_tracking
+    from lad_core.tracking.processing import HandCalibration
+    from lad_core.tracking.types import TrackedFrame, WristPose
+
+    pose = np.asarray(real_pose_sequence[100], dtype=np.float64)
+    ref_r = Rotation.from_euler("xyz", [0.2, -0.1, 0.4]).as_matrix()
+    ref = WristPose(ref_r, np.array([0.05, -0.02, 0.45]), 1.0)
+    calib = HandCalibration(np.ones(20), np.asarray(real_pose_sequence[0]), 0.09, wrist_pose=ref)
+    turn = Rotation.from_euler("z", 0.25).as_matrix()  # the hand turned about the camera axis since calibration
+    now = WristPose(turn @ ref_r, np.array([0.08, -0.02, 0.40]), 1.0)
+    frame = TrackedFrame(7, 1.25, present=True, lost=False, time_since_loss=0.0, canonical=pose, wrist_pose=now)
+
+    inp = input_from_tracking(frame, calib)
+    assert inp.timestamp == 1.25 and inp.clutch and inp.landmarks is pose
+    assert np.allclose(inp.wrist_position, [0.03, 0.0, -0.05])
+    assert np.allclose(inp.wrist_rotation, turn)
+    # Into the arm mapper: 5 cm towards the camera and 3 cm to the image's right move the robot forward and left.
+    m = ArmMapper(ArmMapperConfig(motion_scale=1.0))
+    m.reset(np.array([0.5, 0.0, 0.3]), np.eye(3))
+    m.update(TeleopInput(0.0, pose, np.zeros(3), np.eye(3), True))  # engaged at the calibration pose
+    r = m.update(inp)
+    assert np.allclose(r.target_position, [0.55, 0.03, 0.3])
+
+    # No calibration, or a lost hand: the fingers are driven (or not) but the arm never is.
+    no_ref = input_from_tracking(frame, None, clutch=False)
+    assert no_ref.wrist_position is None and no_ref.wrist_rotation is None and not no_ref.clutch
+    assert no_ref.landmarks is pose
+    lost = TrackedFrame(8, 1.3, present=False, lost=True, time_since_loss=0.05, canonical=pose, wrist_pose=now)
+    gone = input_from_tracking(lost, calib)
+    assert gone.landmarks is None and gone.wrist_position is None
+    held = m.update(gone)
+    assert not held.engaged and np.allclose(held.target_position, r.target_position)
