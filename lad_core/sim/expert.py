@@ -1,8 +1,10 @@
 """Scripted expert demonstrations: approach, grasp, lift, carry, place and release, for every embodiment x task.
 
-The expert reads the object and container positions at the start (privileged information, as a script may) and
-plays a fixed sequence of wrist waypoints, interpolated linearly in position and by slerp in rotation, while the
-end-effector blends from the open shape to a grasp shape. Grasp shapes come from retargeting human grasps
+The expert reads the object and container positions (privileged information, as a script may) and plays a
+sequence of wrist waypoints, interpolated linearly in position and by slerp in rotation, while the end-effector
+blends from the open shape to a grasp shape. The grasp half (approach, close, lift) is planned at the start; the
+place half (carry, lower, open, retreat) after the lift, from where the object really sits in the hand, so the
+object, not the wrist, is aimed at the container. Grasp shapes come from retargeting human grasps
 (``lad_core.sim.grasps``): a power grasp for the hands, a pinch for the gripper (the thumb-index distance of a
 pinch maps to a narrow width, so the jaws squeeze whatever is between them).
 
