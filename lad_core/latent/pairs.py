@@ -80,30 +80,11 @@ def array_source(landmarks, name: str = "array") -> LandmarkSource:
 
 
 def file_source(path: str | Path) -> LandmarkSource:
-    """A recorded landmark file: .npy (N, 21, 3) / (N, 63), or HDF5 whose (..., 21, 3) datasets are concatenated."""
-    path = Path(path)
-    if not path.exists():
-        raise InputError(f"{path}: landmark file not found")
-    if path.suffix == ".npy":
-        try:
-            arr = np.load(path, allow_pickle=False)
-        except (ValueError, OSError) as exc:
-            raise InputError(f"{path}: not a readable .npy array ({exc})") from None
-    elif path.suffix in (".h5", ".hdf5"):
-        import h5py
+    """A recorded landmark file: a `lad track --out` recording (frames with a hand) or an (N, 21, 3) .npy."""
+    from lad_core.tracking.recording import read_hand_poses
 
-        found: list[np.ndarray] = []
-        try:
-            with h5py.File(path, "r") as f:
-                f.visititems(lambda k, d: found.append(d[()].reshape(-1, 21, 3))
-                             if isinstance(d, h5py.Dataset) and d.shape[-2:] == (21, 3) else None)
-        except OSError as exc:
-            raise InputError(f"{path}: not a readable HDF5 file ({exc})") from None
-        if not found:
-            raise InputError(f"{path}: no dataset of shape (..., 21, 3) (hand landmarks) in this HDF5 file")
-        arr = np.concatenate(found)
-    else:
-        raise InputError(f"{path}: unsupported landmark file type '{path.suffix}' (use .npy or .h5)")
+    path = Path(path)
+    arr = read_hand_poses(path)
     src = array_source(arr, name=str(path))
     src.describe = {"kind": "file", "path": str(path.resolve()), "n": src.total}
     return src

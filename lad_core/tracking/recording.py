@@ -140,3 +140,18 @@ def read_landmarks(path: str | Path, *, fps: float = 30.0) -> LandmarkRecording:
             )  # fmt: skip
     except OSError as exc:
         raise InputError(f"landmark file {path}: not a readable HDF5 file ({exc})") from exc
+
+
+def read_hand_poses(path: str | Path) -> np.ndarray:
+    """The (N, 21, 3) canonical landmarks of a landmark file, for retargeting and paired data.
+
+    A `lad track --out` recording gives its frames with a hand present (lost frames hold an old pose and would
+    count twice); a ``.npy`` gives every frame, and must be finite.
+    """
+    from lad_core.embodiments.human import validate_landmarks
+
+    recording = read_landmarks(path)
+    poses = recording.canonical if Path(path).suffix.lower() == ".npy" else recording.canonical[recording.present]
+    if len(poses) == 0:
+        raise InputError(f"landmark file {path}: no frame with a hand")
+    return validate_landmarks(poses, name=f"landmark file {path}")

@@ -21,7 +21,7 @@ def test_lad_retarget_writes_aligned_tuples(tmp_path, real_pose_sequence, capsys
 
 @pytest.mark.parametrize(
     "content, message",
-    [(np.zeros((5, 20, 3)), "21, 3"), (np.full((3, 21, 3), np.nan), "NaN"), (None, "no such file")],
+    [(np.zeros((5, 20, 3)), "21, 3"), (np.full((3, 21, 3), np.nan), "NaN"), (None, "file not found")],
 )
 def test_lad_retarget_bad_input_is_a_clear_error(tmp_path, capsys, content, message):
     src = tmp_path / "bad.npy"

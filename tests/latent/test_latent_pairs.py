@@ -93,22 +93,31 @@ def test_incomplete_foreign_and_missing_files(tiny_pairs, tmp_path):
 
 
 def test_landmark_files(tmp_path, real_pose_sequence):
+    from lad_core.tracking.recording import LandmarkWriter
+    from lad_core.tracking.types import TrackedFrame
+
     npy = tmp_path / "lm.npy"
-    np.save(npy, real_pose_sequence[:10].reshape(10, 63))
+    np.save(npy, real_pose_sequence[:10])
     src = file_source(npy)
     assert src.total == 10 and src.describe["kind"] == "file"
-    h5 = tmp_path / "rec.h5"
-    with h5py.File(h5, "w") as f:
+    h5 = tmp_path / "rec.h5"  # a `lad track --out` recording: only frames with a hand become poses
+    with LandmarkWriter(h5) as writer:
+        for i, pose in enumerate(real_pose_sequence[:7]):
+            present = i not in (2, 3)
+            writer.append(TrackedFrame(index=i, timestamp=i / 30, present=present, lost=not present,
+                                       time_since_loss=0.0, canonical=pose.astype(np.float64)))  # fmt: skip
+    assert file_source(h5).total == 5
+    foreign = tmp_path / "foreign.h5"
+    with h5py.File(foreign, "w") as f:
         f["a/landmarks"] = real_pose_sequence[:4]
-        f["b/landmarks"] = real_pose_sequence[4:7]
-        f["other"] = np.zeros((5, 3))
-    assert file_source(h5).total == 7
+    with pytest.raises(InputError, match="not a LAD landmark recording"):
+        file_source(foreign)
     bad = tmp_path / "bad.npy"
     np.save(bad, np.zeros((4, 20, 3)))
-    with pytest.raises(InputError, match=r"bad\.npy: expected shape \(\.\.\., 21, 3\)"):
+    with pytest.raises(InputError, match=r"bad\.npy: expected an \(N, 21, 3\) array"):
         file_source(bad)
-    with pytest.raises(InputError, match="unsupported"):
-        file_source(tmp_path / "lm.npy").describe and file_source(_touch(tmp_path / "x.csv"))
+    with pytest.raises(InputError, match="not a readable HDF5"):
+        file_source(_touch(tmp_path / "x.csv"))
 
 
 def _touch(p):
