@@ -44,7 +44,17 @@ PLANS = {
 }
 
 
+# The teddy of toy_in_bowl is ~12 x 13 cm wide and 9 cm tall: the hands grasp it with the palm pressed onto its
+# back (object centre 2 cm in front of the palm) so the fingers wrap its body rather than closing in the air.
+TASK_PLANS = {
+    ("mimic", "toy_in_bowl"): GraspPlan("power", (0.02, 0.0, 0.09), palm_down=True, pitch=0.9),
+    ("faive", "toy_in_bowl"): GraspPlan("power", (0.02, 0.0, 0.10), palm_down=True, pitch=0.9),
+}
+
+
 def plan_for(env: SimEnv) -> GraspPlan:
+    if (env.spec.name, env.config.task) in TASK_PLANS:
+        return TASK_PLANS[(env.spec.name, env.config.task)]
     if env.spec.name in PLANS:
         return PLANS[env.spec.name]
     return PLANS["gripper" if env.spec.kind == "gripper" else "mimic"]
