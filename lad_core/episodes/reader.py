@@ -245,8 +245,59 @@ def consistent_length(f: h5py.File, schema: EpisodeSchema) -> int:
     return int(n)
 
 
-def repair_episode(path: str | Path, out: str | Path | None = None, *, overwrite: bool = False) -> Path:
+def repair_episode(path: str | Path, out: str | Path | None = None, *, overwrite: bool = False,
+                   timeout: float | None = 120.0) -> Path:
     """Turn a partial (crashed) recording into a readable episode and return its path.
+
+    A `.partial` file is read in a child process bounded by `timeout` seconds: HDF5's SWMR reader can retry for a
+    very long time on a badly truncated file, and a repair must report that, never hang its caller (a CLI, the
+    studio). `timeout=None` repairs in this process.
+    """
+    path = Path(path)
+    if timeout is None or not path.name.endswith(PARTIAL_SUFFIX):
+        return _repair(path, out, overwrite)
+    import multiprocessing
+
+    ctx = multiprocessing.get_context("spawn")
+    receiver, sender = ctx.Pipe(duplex=False)
+    child = ctx.Process(target=_repair_in_child, args=(sender, str(path), None if out is None else str(out), overwrite),
+                        daemon=True)  # fmt: skip
+    child.start()
+    sender.close()
+    if not receiver.poll(timeout):
+        child.kill()
+        child.join()
+        raise InputError(f"{path}: HDF5 could not read this recording within {timeout:.0f} s (badly truncated or "
+                         f"not a file); nothing was changed")  # fmt: skip
+    try:
+        status, value = receiver.recv()
+    except EOFError:
+        status, value = "error", InputError(f"{path}: the repair process died (exit code {child.exitcode})")
+    child.join()
+    if status == "error":
+        raise value
+    return Path(value)
+
+
+def _repair_in_child(sender, path: str, out: str | None, overwrite: bool) -> None:
+    try:
+        sender.send(("ok", str(_repair(Path(path), out, overwrite))))
+    except Exception as exc:  # noqa: BLE001 - handed to the parent, which raises it
+        sender.send(("error", exc if _picklable(exc) else InputError(f"{path}: {type(exc).__name__}: {exc}")))
+
+
+def _picklable(exc: Exception) -> bool:
+    import pickle
+
+    try:
+        pickle.loads(pickle.dumps(exc))
+        return True
+    except Exception:  # noqa: BLE001
+        return False
+
+
+def _repair(path: Path, out: str | Path | None, overwrite: bool) -> Path:
+    """repair_episode's work, in the calling process.
 
     path: the `.partial` file (or a finished file with inconsistent lengths).
     out: where to write; default: the name without `.partial` (refused if it exists unless overwrite=True,
@@ -256,7 +307,6 @@ def repair_episode(path: str | Path, out: str | Path | None = None, *, overwrite
     """
     from lad_core.episodes.writer import EpisodeWriteError, create_layout, finalize_file
 
-    path = Path(path)
     if out is None:
         out = path.with_name(path.name[: -len(PARTIAL_SUFFIX)]) if path.name.endswith(PARTIAL_SUFFIX) else path
     out = Path(out)

@@ -156,3 +156,20 @@ def test_repair_refuses_to_overwrite_a_finished_take(tmp_path):
         w.abort(delete=False)
     with pytest.raises(LadError, match="no complete frame"):
         repair_episode(empty)
+
+
+def test_repair_of_an_unreadable_partial_is_bounded_in_time(tmp_path):
+    """A partial that HDF5 cannot read (here a FIFO: opening it blocks forever) is an error, never a hang."""
+    import os
+    import time
+
+    from lad_core.episodes import repair_episode
+    from lad_core.errors import InputError
+
+    fifo = tmp_path / "episode_000003.h5.partial"
+    os.mkfifo(fifo)
+    t0 = time.monotonic()
+    with pytest.raises(InputError, match=r"episode_000003\.h5\.partial: HDF5 could not read"):
+        repair_episode(fifo, timeout=3.0)
+    assert time.monotonic() - t0 < 20
+    assert fifo.exists() and not (tmp_path / "episode_000003.h5").exists()
