@@ -84,7 +84,8 @@ class KeypointChains:
         """(B..., A) actuated -> keypoints (B..., P, 3) [and Jacobian (B..., P, 3, A)]."""
         xp = array_namespace(q)
         c = self._constants(q)
-        joint = (c["coupling"] @ q[..., None, :, None])[..., 0] + c["offset"]  # (B..., P, L)
+        n_points, length = self.axis.shape[:2]
+        joint = xp.reshape(q @ c["coupling_flat_t"], q.shape[:-1] + (n_points, length)) + c["offset"]  # (B..., P, L)
         angle = joint[..., None, None]
         # All steps' local rotations at once: static @ Rodrigues(q) = S + sin(q) S K + (1 - cos(q)) S K^2.
         local = c["static_rot"] + xp.sin(angle) * c["static_skew"] + (1 - xp.cos(angle)) * c["static_skew_sq"]
@@ -124,6 +125,7 @@ class KeypointChains:
                 "skew": self.skew,
                 "skew_sq": self.skew_sq,
                 "coupling": self.coupling,
+                "coupling_flat_t": self.coupling.reshape(-1, self.coupling.shape[-1]).T.copy(),  # one GEMM per call
                 "offset": self.offset,
                 "tip_pos": self.tip_pos,
                 "eye": np.eye(3),
