@@ -11,11 +11,27 @@ from __future__ import annotations
 import logging
 import os
 import time
+from dataclasses import dataclass, field
 
 import numpy as np
 from PySide6 import QtWidgets
 
 from lad_core.studio.geometry import KEYVECTOR_PAIRS, HandDrawing
+
+
+@dataclass
+class DrawnHand:
+    """A robot entry of a HandsFrame."""
+
+    drawing: HandDrawing
+
+
+@dataclass
+class HandsFrame:
+    """What the hand views draw besides live StudioFrames (same attributes): replays, latent decodes, previews."""
+
+    human: HandDrawing | None = None
+    robots: dict = field(default_factory=dict)
 
 log = logging.getLogger(__name__)
 _KV_CELLS = np.hstack([np.full((len(KEYVECTOR_PAIRS), 1), 2), KEYVECTOR_PAIRS]).ravel()

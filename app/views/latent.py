@@ -11,31 +11,18 @@ from __future__ import annotations
 
 import json
 import threading
-from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 from PySide6 import QtCore, QtWidgets
 
-from lad_core.studio.geometry import HandDrawing, RobotGeometry, human_drawing
+from app.views.hands3d import DrawnHand, HandsFrame
+from lad_core.studio.geometry import RobotGeometry, human_drawing
 
 MODALITY_COLORS = {"human": "#f0c8a0", "faive": "#7fb3ff", "mimic": "#9be28f", "gripper": "#d0a0ff"}
 
 NEEDS = ("No latent model loaded. Load a model folder written by <code>lad latent train CONFIG</code> "
          "(OUT/model) to drive one embodiment and see its cross-reconstructions in the others.")
-
-
-@dataclass
-class _Decoded:
-    """Duck-typed like a StudioFrame for the hands view."""
-
-    human: HandDrawing | None = None
-    robots: dict = field(default_factory=dict)
-
-
-@dataclass
-class _Robot:
-    drawing: HandDrawing
 
 
 class LatentPanel(QtWidgets.QWidget):
@@ -264,7 +251,7 @@ class LatentPanel(QtWidgets.QWidget):
     def _decode(self) -> None:
         from lad_core.embodiments.human import decode_pose
 
-        out = _Decoded()
+        out = HandsFrame()
         for m in self.model.embodiments:
             try:
                 q = np.asarray(self.model.decode(m, self.z))
@@ -275,7 +262,7 @@ class LatentPanel(QtWidgets.QWidget):
             if m == "human":
                 out.human = human_drawing(decode_pose(q))
             else:
-                out.robots[m] = _Robot(self._geometry[m].draw(q))
+                out.robots[m] = DrawnHand(self._geometry[m].draw(q))
         self.view.show_frame(out)
         self._mark_current()
 

@@ -6,30 +6,18 @@ warning."""
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
 from PySide6 import QtCore, QtWidgets
 
+from app.views.hands3d import DrawnHand, HandsFrame
 from lad_core.errors import LadError
 
 SHORTCUTS = (("Space", "start recording"), ("Right", "save this episode (success) and start the next"),
              ("Left", "re-record (discard this take, or redo the last episode)"), ("Esc", "stop and save"))
-
-
-@dataclass
-class _Frame:
-    """Duck-typed like a StudioFrame for the hand views."""
-
-    human: object = None
-    robots: dict = field(default_factory=dict)
-
-
-@dataclass
-class _Robot:
-    drawing: object
 
 
 @dataclass
@@ -202,7 +190,7 @@ class RecordingPanel(QtWidgets.QWidget):
             self.stop_replay()
             return None
         r.frame = i
-        frame = _Frame(robots={r.embodiment: _Robot(r.geometry.draw(r.joints[i]))})
+        frame = HandsFrame(robots={r.embodiment: DrawnHand(r.geometry.draw(r.joints[i]))})
         if r.landmarks is not None and np.isfinite(r.landmarks[i]).all():
             frame.human = human_drawing(r.landmarks[i])
         self.replay_label.setText(f"replaying {r.name}: frame {i + 1} / {len(r.joints)}")

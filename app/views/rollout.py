@@ -12,11 +12,12 @@ a 10 Hz timer polls `controller.status()` for the lamp, the latency and the prev
 from __future__ import annotations
 
 import threading
-from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 from PySide6 import QtCore, QtWidgets
+
+from app.views.hands3d import DrawnHand, HandsFrame
 
 NEEDS = ("No rollout loaded. Choose a policy checkpoint folder (<code>lad policy train</code>) or a recorded "
          "episode (.h5) to replay, a backend and the embodiment, then <b>Load</b>.")
@@ -24,19 +25,6 @@ LAMP = {"idle": "#9e9e9e", "running": "#2e7d32", "paused": "#f9a825", "estopped"
         "finished": "#1565c0", "fault": "#8e24aa", "loading": "#607d8b", "no rollout": "#424242"}
 POLL_MS = 100
 TRAIL = 400
-
-
-@dataclass
-class _Frame:
-    """Duck-typed like a StudioFrame for HandsView2D."""
-
-    human: object = None
-    robots: dict = field(default_factory=dict)
-
-
-@dataclass
-class _Robot:
-    drawing: object
 
 
 class ArmView(QtWidgets.QWidget):
@@ -437,12 +425,12 @@ class RolloutPanel(QtWidgets.QWidget):
         self.arm.update_view(None if state is None else np.asarray(state.ee_position, float), st.preview)
         if self.hand is not None and self._hand_geometry is not None and state is not None:
             name = self.console.setup.embodiment
-            frame = _Frame(robots={name: _Robot(self._hand_geometry.draw(state.joints))})
+            frame = HandsFrame(robots={name: DrawnHand(self._hand_geometry.draw(state.joints))})
             chunk = ctrl.preview()
             last = chunk.steps[-1] if chunk is not None and len(chunk) else None
             joints = getattr(last, "joints", None) if last is not None else None
             if joints is not None and len(np.atleast_1d(joints)) == len(state.joints):
-                frame.robots["next chunk end"] = _Robot(self._hand_geometry.draw(joints))
+                frame.robots["next chunk end"] = DrawnHand(self._hand_geometry.draw(joints))
             self.hand.show_frame(frame)
 
     # ------------------------------------------------------------------------------------------- teardown
