@@ -69,6 +69,9 @@ class RobotState:
     arm_joints: np.ndarray = field(default_factory=lambda: np.zeros(0))  # (A,)
     holding: bool = False  # True after stop() until the next accepted command
     estopped: bool = False  # a latched e-stop on the robot side (robot server) is active
+    # Further sensor readings, named like episode observations (e.g. the sim's "object_pose", "target_position"),
+    # so a policy trained on recorded episodes finds them at rollout. In-process only: protocol v1 does not carry them.
+    observations: dict[str, np.ndarray] = field(default_factory=dict)
 
     def as_command(self) -> RobotCommand:
         """The command that holds the robot where it is."""

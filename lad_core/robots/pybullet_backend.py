@@ -92,8 +92,9 @@ class SimBackend(RobotBackend):
         env = self._require()
         self._advance()
         pos, rot = env.ee_pose_matrix()
+        scene = {"object_pose": env.object_pose(), "target_position": np.array([*env.task.layout.target_xy, 0.0])}
         return RobotState(self._clock(), pos, Rotation.from_matrix(rot).as_quat(), env.ee_joints(),
-                          arm_joints=env.arm_joints(), holding=self._holding)  # fmt: skip
+                          arm_joints=env.arm_joints(), holding=self._holding, observations=scene)  # fmt: skip
 
     def command(self, command: RobotCommand) -> None:
         from lad_core.sim.arm import pose_from_pq

@@ -56,6 +56,9 @@ def observation_from_state(state: RobotState) -> Observation:
            "ee_joints": np.asarray(state.joints, dtype=np.float32)}
     if len(state.arm_joints):
         obs["arm_joints"] = np.asarray(state.arm_joints, dtype=np.float32)
+    for key, value in state.observations.items():  # what the backend senses beyond itself (e.g. the sim scene)
+        value = np.asarray(value)
+        obs.setdefault(key, value if key.startswith("images/") else value.astype(np.float32))
     return obs
 
 

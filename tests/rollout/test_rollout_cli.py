@@ -230,3 +230,47 @@ def test_keyboard_supervision_on_a_terminal(replay_file, tmp_path):
     nudged = data.arm[flags]
     assert nudged[:, 2].max() > data.arm[~flags][:, 2].max() + 0.005  # the wrist went up under teleop
     assert any(e["kind"] == "estop" for e in data.info.extra["safety_events"])
+
+
+@pytest.fixture(scope="module")
+def scene_checkpoint(tmp_path_factory):
+    """A tiny gripper policy that observes the scene like policies trained on `lad demos` (object pose, target)."""
+    import torch
+
+    sys.path.insert(0, str(POLICY_TESTS))
+    try:
+        from policy_helpers import TINY_UNET, tiny_config_dict
+    finally:
+        sys.path.remove(str(POLICY_TESTS))
+    from lad_core.policy.dataset import Episode
+    from lad_core.policy.sources import synthetic_episodes
+    from lad_core.policy.train_config import train_config_from_dict
+    from lad_core.policy.training import train
+
+    torch.set_num_threads(1)
+    policy = dict(TINY_UNET, observation={"lowdim": {"object_pose": 7, "target_position": 3}, "arm_pose": "absolute"})
+    cfg = train_config_from_dict(tiny_config_dict(policy, steps=4, embodiments={"gripper": 1}, latent=False,
+                                                  batch_size=8, episodes=2))
+    rng = np.random.default_rng(0)
+    episodes = [Episode(e.embodiment, {"object_pose": rng.normal(size=(len(e.arm_pose), 7)).astype(np.float32),
+                                       "target_position": rng.normal(size=(len(e.arm_pose), 3)).astype(np.float32)},
+                        e.arm_pose, e.end_effector, name=e.name)
+                for e in synthetic_episodes("gripper", num_episodes=2, length=40, end_effector_dim=1)]  # fmt: skip
+    result = train(cfg, tmp_path_factory.mktemp("scene_policy"), episodes={"gripper": episodes}, progress=False)
+    return result.checkpoint
+
+
+def test_a_policy_observing_the_scene_rolls_out_on_the_sim_backend(scene_checkpoint, tmp_path, capsys):
+    """The sim backend reports its scene (object pose, target) with the robot state, so a policy trained on
+    simulated demonstrations gets the observations it was trained with; the kinematic fake has none to give."""
+    from lad_core.rollout.policy_source import load_chunk_policy
+
+    with pytest.raises(Exception, match="object_pose"):
+        load_chunk_policy(scene_checkpoint, "gripper", available_keys={"arm_pose": None, "ee_joints": None})
+    out = tmp_path / "rollouts"
+    rc = main(["rollout", str(scene_checkpoint), "--backend", "sim", "--embodiment", "gripper", "--task",
+               "cube_in_box", "--auto", "--episodes", "1", "--max-steps", "10", "--out", str(out)])
+    text = capsys.readouterr().out
+    assert rc == 0, text
+    data = read_episode(next(iter(EpisodeDataset(out))))
+    assert len(data) == 10 and np.all(np.isfinite(data.arm))
