@@ -199,6 +199,15 @@ class EpisodeSchema:
                 raise InputError(f"{where}{key} contains NaN or inf: {np.asarray(value).tolist()}")
 
 
+
+def _lowdim(item, key: str) -> np.ndarray:
+    """A low-dim dataset by its file key ("actions/arm", "observations/<name>") from a Frame or EpisodeData."""
+    if key == "actions/arm":
+        return item.arm
+    if key == "actions/end_effector":
+        return item.end_effector
+    return item.observations[key.split("/", 1)[1]]
+
 @dataclass
 class Frame:
     """One control tick: what the cameras saw, the low-dim observations and the action commanded."""
@@ -210,11 +219,7 @@ class Frame:
     end_effector: np.ndarray  # (D_ee,)
 
     def lowdim(self, key: str) -> np.ndarray:
-        if key == "actions/arm":
-            return self.arm
-        if key == "actions/end_effector":
-            return self.end_effector
-        return self.observations[key.split("/", 1)[1]]
+        return _lowdim(self, key)
 
     def copy(self) -> "Frame":
         """A deep copy, so the caller may reuse its buffers after handing a frame to the recorder."""
@@ -290,8 +295,4 @@ class EpisodeData:
                      {k: v[t] for k, v in self.observations.items()}, self.arm[t], self.end_effector[t])
 
     def lowdim(self, key: str) -> np.ndarray:
-        if key == "actions/arm":
-            return self.arm
-        if key == "actions/end_effector":
-            return self.end_effector
-        return self.observations[key.split("/", 1)[1]]
+        return _lowdim(self, key)
