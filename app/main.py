@@ -13,7 +13,9 @@ def build_parser(parser: argparse.ArgumentParser | None = None) -> argparse.Argu
     src.add_argument("--camera", metavar="N", type=int, help="track webcam N")
     src.add_argument("--source", metavar="SPEC", help="any frame source spec (default: the last one used, else synthetic)")
     p.add_argument("--data", metavar="DIR", help="episode folder for recording (default: the last one used)")
-    p.add_argument("--view", choices=("auto", "3d", "2d"), help="hand views: pyvista 3D, pyqtgraph 2D projections, or auto (default: 3D unless OpenGL is software)")
+    p.add_argument("--view", choices=("auto", "3d", "gl", "2d"),
+                   help="hand views: 3d (painted, no OpenGL), gl (pyvista OpenGL), 2d (projections), or auto "
+                        "(default: gl on a hardware OpenGL renderer, else 3d)")
     p.add_argument("--quit-after", type=float, metavar="S", help=argparse.SUPPRESS)  # smoke runs
     return p
 

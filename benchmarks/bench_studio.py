@@ -1,7 +1,7 @@
 """LAD Studio live session: UI-thread stalls (a 10 ms timer probe) and hand-view updates per second.
 
     xvfb-run -a -s "-screen 0 1600x1000x24" env QT_QPA_PLATFORM=xcb .venv/bin/python benchmarks/bench_studio.py \
-        [--seconds 10] [--view auto|3d|2d]
+        [--seconds 10] [--view auto|3d|gl|2d]
 
 Prints one JSON line. The window runs on the synthetic source with every registered robot.
 """
@@ -56,6 +56,7 @@ def measure(seconds: float = 10.0, view: str = "auto", warmup: float = 2.0) -> d
     loop.exec()
     timer.stop()
     backend = w.hands.backend
+    paint = list(getattr(w.hands, "paint_ms", []))  # the painted 3D view times its paintEvents
     w.close()
     w.shutdown()
     g = np.array(gaps) * 1e3
@@ -63,13 +64,15 @@ def measure(seconds: float = 10.0, view: str = "auto", warmup: float = 2.0) -> d
     return {"seconds": round(dt, 2), "view": backend, "max_stall_ms": round(float(g.max()), 1),
             "p99_gap_ms": round(float(np.percentile(g, 99)), 1),
             "view_fps": round((marks["views1"] - marks["views"]) / dt, 1),
-            "session_fps": round((marks["seq1"] - marks["seq"]) / dt, 1)}
+            "session_fps": round((marks["seq1"] - marks["seq"]) / dt, 1),
+            "paint_ms_median": round(float(np.median(paint)), 2) if paint else None,
+            "paint_ms_p99": round(float(np.percentile(paint, 99)), 2) if paint else None}
 
 
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__)
     p.add_argument("--seconds", type=float, default=10.0)
-    p.add_argument("--view", default="auto", choices=("auto", "3d", "2d"))
+    p.add_argument("--view", default="auto", choices=("auto", "3d", "gl", "2d"))
     args = p.parse_args()
     out = measure(args.seconds, args.view)
     out["machine"] = {"platform": platform.platform(), "python": platform.python_version(), "cpus": os.cpu_count(),

@@ -1,9 +1,12 @@
 """Side-by-side views of the human hand and every robot, updated live, with keyvectors drawn.
 
-`HandsView3D` uses pyvistaqt: one QtInteractor with one viewport per hand (one render call draws them all) and
-linked cameras. Meshes are line skeletons and point sprites, so Mesa's software OpenGL keeps up with the camera.
-`HandsView2D` is the pyqtgraph fallback (y-z projection, the palm facing the viewer) used when no OpenGL context
-can be made; `make_hands_view` picks one and says which in `.backend`.
+Three implementations share one interface (`show_frame(frame)`, `counter`, `screenshot(path)`, `close_view()`,
+`backend`); `make_hands_view` picks one:
+- `OrbitHandsView` (app/views/orbit3d.py, "3d"): perspective 3D painted with QPainter from one linked orbit
+  camera; no OpenGL, so it keeps video rate under Xvfb + llvmpipe. The default on software or missing OpenGL.
+- `HandsView3D` ("gl"): pyvistaqt, one QtInteractor with one viewport per hand and linked cameras. The default on a
+  hardware OpenGL renderer; on software GL its QOpenGLWidget makes Qt compose the whole window through GL.
+- `HandsView2D` ("2d"): pyqtgraph y-z projections (the palm facing the viewer), also used by small panel views.
 """
 
 from __future__ import annotations
@@ -32,6 +35,7 @@ class HandsFrame:
 
     human: HandDrawing | None = None
     robots: dict = field(default_factory=dict)
+    ghosts: dict = field(default_factory=dict)  # name -> DrawnHand drawn translucent over that view (previews)
 
 log = logging.getLogger(__name__)
 _KV_CELLS = np.hstack([np.full((len(KEYVECTOR_PAIRS), 1), 2), KEYVECTOR_PAIRS]).ravel()
@@ -209,22 +213,32 @@ def software_opengl() -> str | None:
     return None
 
 
+VIEWS = ("auto", "3d", "gl", "2d")
+
+
 def make_hands_view(names: list[str], parent=None, prefer: str | None = None):
-    """Returns (view, note). prefer (or $LAD_STUDIO_VIEW): "3d" pyvistaqt, "2d" pyqtgraph, "auto" (default): 3D on a
-    hardware OpenGL renderer, 2D on a software one, where pyvistaqt's QOpenGLWidget makes Qt compose the whole
-    window through software OpenGL (measured: ~4 window updates/s under Xvfb + llvmpipe, see benchmarks/README.md)."""
+    """Returns (view, note). prefer (or $LAD_STUDIO_VIEW): "3d" QPainter orbit 3D, "gl" pyvistaqt OpenGL 3D, "2d"
+    pyqtgraph projections, "auto" (default): "gl" on a hardware OpenGL renderer, "3d" on a software one or none,
+    where pyvistaqt's QOpenGLWidget makes Qt compose the whole window through software GL (measured: ~10 view
+    updates/s and ~370 ms UI stalls under Xvfb + llvmpipe, see benchmarks/README.md, Studio)."""
     prefer = prefer or os.environ.get("LAD_STUDIO_VIEW", "auto")
+    if prefer not in VIEWS:
+        raise ValueError(f"unknown hand view {prefer!r}; choose one of {', '.join(VIEWS)}")
     note = None
     if prefer == "auto":
         soft = software_opengl()
         if soft is None:
-            prefer = "3d"
+            prefer = "gl"
         else:
-            prefer, note = "2d", f"software OpenGL ({soft}): hand views as 2D projections (--view 3d forces 3D)"
-    if prefer == "3d":
+            prefer, note = "3d", f"software OpenGL ({soft}): 3D hand views painted without OpenGL (--view gl forces it)"
+    if prefer == "gl":
         try:
             return HandsView3D(names, parent), None
         except Exception as exc:  # noqa: BLE001 - no OpenGL here: say so and fall back
-            log.warning("3D view unavailable (%s); using 2D projections", exc)
-            return HandsView2D(names, parent), f"3D view unavailable ({exc}); showing 2D projections"
+            log.warning("OpenGL 3D view unavailable (%s); using the painted 3D view", exc)
+            prefer, note = "3d", f"OpenGL 3D view unavailable ({exc}); 3D hand views painted without OpenGL"
+    if prefer == "3d":
+        from app.views.orbit3d import OrbitHandsView
+
+        return OrbitHandsView(names, parent), note
     return HandsView2D(names, parent), note

@@ -1,9 +1,12 @@
-"""A short live session: the UI thread never stalls and the hand views keep up with the tracker.
+"""A 10 s live session with the 3D hand views: the UI thread never stalls and the views keep video rate.
 
-The issue's figures (10 s, no stall over 100 ms, >= 25 view updates/s) are measured by benchmarks/bench_studio.py;
-this test runs 4 s on the shared, loaded 2-core test machine, where absolute rates swing with other jobs: it checks
-that the views keep up with the tracker (>= 60 % of the session's frames shown), a p99 timer gap under 200 ms and no
-single stall over 400 ms.
+The issue's target: no UI-thread stall over 100 ms (a 10 ms timer probe) and >= 25 fps of 3D updates. The session
+runs the main window on the synthetic source with every registered robot and the hand view `--view auto` picks,
+which under Xvfb (Mesa llvmpipe) is the painted 3D view. The exact figures come from benchmarks/bench_studio.py
+(benchmarks/README.md, Studio: ~28 view updates/s, 50-70 ms worst stall at load average ~4 on the 2-core machine);
+this test keeps margins for a loaded CI machine: >= 20 view updates/s and >= 75 % of the session's frames shown,
+p99 probe gap under 100 ms, no single stall over 200 ms. The OpenGL (pyvistaqt) view fails it on llvmpipe
+(~10 updates/s, ~370 ms stalls).
 """
 
 from __future__ import annotations
@@ -16,14 +19,20 @@ import pytest
 pytestmark = [pytest.mark.gui, pytest.mark.slow]
 
 
-def test_live_session_has_no_ui_stall_and_keeps_view_rate():
+def test_live_session_with_3d_views_has_no_ui_stall_and_keeps_video_rate():
+    from app.views.hands3d import software_opengl
+
     sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "benchmarks"))
     try:
         from bench_studio import measure
     finally:
         sys.path.pop(0)
-    out = measure(seconds=4.0, warmup=1.5)
-    assert out["session_fps"] >= 10, out
-    assert out["view_fps"] >= 0.6 * out["session_fps"], out
-    assert out["p99_gap_ms"] < 200, out
-    assert out["max_stall_ms"] < 400, out
+    out = measure(seconds=10.0, view="auto", warmup=2.0)
+    if software_opengl() is not None:
+        assert out["view"] == "qpainter-3d", out  # auto's choice on software OpenGL is the painted 3D view
+    assert out["view"] != "pyqtgraph", out  # 3D, not the 2D projections
+    assert out["session_fps"] >= 20, out
+    assert out["view_fps"] >= 20, out
+    assert out["view_fps"] >= 0.75 * out["session_fps"], out
+    assert out["p99_gap_ms"] < 100, out
+    assert out["max_stall_ms"] < 200, out

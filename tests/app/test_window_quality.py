@@ -35,13 +35,16 @@ def test_low_disk_warning_then_replay_in_the_hand_views(make_window, qtbot, tmp_
     assert w.recording.replaying
     qtbot.waitUntil(lambda: w.recording._replay is not None and w.recording._replay.frame >= 3, timeout=5000)
     r = w.recording._replay
+    qtbot.wait(2 * 30)
+    i = r.frame
+    yz = r.geometry.draw(ep.end_effector[i])
     if w.hands.backend == "pyqtgraph":
-        qtbot.wait(2 * 30)
-        i = r.frame
-        yz = r.geometry.draw(ep.end_effector[i])
         x, y = w.hands._items["mimic"][1].getData()
-        shown = np.c_[x, y]
-        near = [np.allclose(shown, r.geometry.draw(ep.end_effector[k]).points[:, [1, 2]] * (-1, 1), atol=1e-9)
+        shown, project = np.c_[x, y], lambda pts: pts[:, [1, 2]] * (-1, 1)
+    elif w.hands.backend == "qpainter-3d":
+        shown, project = w.hands._drawings["mimic"].points, lambda pts: pts
+    if w.hands.backend in ("pyqtgraph", "qpainter-3d"):
+        near = [np.allclose(shown, project(r.geometry.draw(ep.end_effector[k]).points), atol=1e-9)
                 for k in range(max(0, i - 3), min(len(ep), i + 2))]
         assert any(near) and yz.points.shape[0] == len(shown)
     qtbot.waitUntil(lambda: not w.recording.replaying, timeout=len(ep) / ep.info.fps * 1000 + 3000)
