@@ -70,8 +70,17 @@ class DiffusionPolicy(nn.Module):
         noisy = self.noise_scheduler.add_noise(action, noise, steps)
         pred = self.denoiser(noisy, steps, cond)
         target = noise if cfg.diffusion.prediction_type == "epsilon" else action
-        loss = F.mse_loss(pred, target)
-        return loss, {"loss": float(loss.detach())}
+        share, arm = cfg.action.arm_loss_share, cfg.action.arm_dim
+        if share is None:  # every action dim weighs the same (checkpoints before arm_loss_share)
+            loss = F.mse_loss(pred, target)
+        else:  # each part averaged over its own dims, then weighed by its share
+            err = (pred - target) ** 2
+            loss = share * err[..., :arm].mean() + (1.0 - share) * err[..., arm:].mean()
+        with torch.no_grad():
+            err = (pred.detach() - target) ** 2
+            info = {"loss": float(loss.detach()), "loss_arm": float(err[..., :arm].mean()),
+                    "loss_end_effector": float(err[..., arm:].mean())}
+        return loss, info
 
     # ------------------------------------------------------------------------------------ inference
     @torch.inference_mode()

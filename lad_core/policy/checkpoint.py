@@ -118,7 +118,8 @@ def _first_difference(a: Any, b: Any, path: str = "") -> tuple[str, Any, Any] | 
 
 def check_compatible(checkpoint: dict[str, Any], config: TrainConfig, source: str | Path) -> None:
     """Raise ConfigError when ``config``'s policy differs from the checkpoint's (observation layout first)."""
-    saved = checkpoint["train_config"]["policy"]
+    # re-read through the config classes, so keys added since the checkpoint was written compare as their defaults
+    saved = train_config_from_dict(checkpoint["train_config"], source=source).to_dict()["policy"]
     current = config.to_dict()["policy"]
     for section in ("observation", "type", "n_obs_steps", "action"):
         diff = _first_difference(saved.get(section), current.get(section), f"policy.{section}")

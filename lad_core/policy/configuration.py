@@ -23,6 +23,7 @@ ArmMode = Literal["delta", "relative"]
 EndEffectorMode = Literal["latent", "explicit"]
 ArmPoseObs = Literal["none", "absolute", "relative"]
 NormMode = Literal["min_max", "mean_std"]
+LatentNormMode = Literal["per_dim", "joint"]
 
 
 def _check(cond: bool, field_name: str, value: Any, why: str) -> None:
@@ -106,13 +107,30 @@ class ObservationConfig:
 class ActionConfig:
     """Action chunk layout: arm part (``arm_dim`` = 3 translation, or 6 = translation + rotation vector) followed by
     the end-effector part: the latent action (``latent``, size ``end_effector_dim`` = latent dim) or the
-    embodiment's explicit joints/width (``explicit``, the baseline)."""
+    embodiment's explicit joints/width (``explicit``, the baseline).
+
+    How the two parts are weighed and scaled (the defaults reproduce checkpoints written before these keys existed):
+
+    * ``arm_loss_share``: the fraction of the denoising loss carried by the arm dims, the end-effector dims carrying
+      the rest, each part averaged over its own dims; so the arm keeps the same weight whatever the latent size
+      (e.g. 6/7 gives a 32-d latent policy the arm weight of a 6 + 1-d explicit gripper policy). ``None``: the loss
+      is the mean over all action dims, so the arm weighs ``arm_dim / dim``.
+    * ``latent_normalization``: ``per_dim`` normalizes every latent coordinate on its own like the arm dims;
+      ``joint`` centres each latent coordinate but scales the whole latent block by one factor (its largest
+      per-dim half-range for ``min_max``, its largest std for ``mean_std``), so the latent space keeps its
+      geometry: redundant or low-variance coordinates are not stretched to the full range.
+    * ``project_latent``: before decoding, project each predicted latent onto the unit sphere, for latent models
+      whose encoders output unit vectors (the codec says so: ``LatentCodec.unit_norm``).
+    """
 
     arm_dim: int = 6
     arm_mode: ArmMode = "relative"
     end_effector: EndEffectorMode = "latent"
     end_effector_dim: int = 16
     normalization: NormMode = "min_max"
+    arm_loss_share: float | None = None
+    latent_normalization: LatentNormMode = "per_dim"
+    project_latent: bool = False
 
     def __post_init__(self) -> None:
         _check(self.arm_dim in (3, 6), "action.arm_dim", self.arm_dim,
@@ -121,6 +139,18 @@ class ActionConfig:
         _literal("action.end_effector", self.end_effector, typing.get_args(EndEffectorMode))
         _positive("action.end_effector_dim", self.end_effector_dim)
         _literal("action.normalization", self.normalization, typing.get_args(NormMode))
+        if self.arm_loss_share is not None:
+            _check(isinstance(self.arm_loss_share, (int, float)) and not isinstance(self.arm_loss_share, bool)
+                   and 0.0 < self.arm_loss_share < 1.0, "action.arm_loss_share", self.arm_loss_share,
+                   "must be a number strictly between 0 and 1, or null (mean over all dims)")
+        _literal("action.latent_normalization", self.latent_normalization, typing.get_args(LatentNormMode))
+        _check(isinstance(self.project_latent, bool), "action.project_latent", self.project_latent,
+               "must be true or false")
+        if self.end_effector == "explicit":
+            _check(self.latent_normalization == "per_dim", "action.latent_normalization", self.latent_normalization,
+                   "applies to latent end-effector actions only (end_effector is 'explicit')")
+            _check(not self.project_latent, "action.project_latent", self.project_latent,
+                   "applies to latent end-effector actions only (end_effector is 'explicit')")
 
     @property
     def dim(self) -> int:

@@ -22,12 +22,16 @@ Coder = Callable[[torch.Tensor], torch.Tensor]
 
 
 class LatentCodec:
+    """``unit_norm``: the encoders output unit vectors (so a policy may project its predicted latents onto the unit
+    sphere before decoding, ``ActionConfig.project_latent``)."""
+
     def __init__(self, encoders: Mapping[str, Coder], decoders: Mapping[str, Coder], latent_dim: int,
-                 name: str = "latent model"):
+                 name: str = "latent model", *, unit_norm: bool = False):
         self.encoders = dict(encoders)
         self.decoders = dict(decoders)
         self.latent_dim = int(latent_dim)
         self.name = name
+        self.unit_norm = bool(unit_norm)
 
     @property
     def embodiments(self) -> list[str]:
@@ -61,12 +65,16 @@ class LatentCodec:
         return out.reshape(*z.shape[:-1], out.shape[-1])
 
     @classmethod
-    def from_model(cls, model, name: str = "latent model") -> "LatentCodec":
-        """Adapt an object with ``embodiments``, ``latent_dim``, ``encode(emb, x)`` and ``decode(emb, z)``."""
+    def from_model(cls, model, name: str = "latent model", *, unit_norm: bool | None = None) -> "LatentCodec":
+        """Adapt an object with ``embodiments``, ``latent_dim``, ``encode(emb, x)`` and ``decode(emb, z)``.
+        ``unit_norm``: whether its latents are unit vectors (default: the model's ``unit_norm`` attribute, else
+        False)."""
         embodiments = list(getattr(model, "embodiments"))
         encoders = {e: (lambda x, e=e: model.encode(e, x)) for e in embodiments}
         decoders = {e: (lambda z, e=e: model.decode(e, z)) for e in embodiments}
-        return cls(encoders, decoders, int(getattr(model, "latent_dim")), name=name)
+        if unit_norm is None:
+            unit_norm = bool(getattr(model, "unit_norm", False))
+        return cls(encoders, decoders, int(getattr(model, "latent_dim")), name=name, unit_norm=unit_norm)
 
 
 class LinearCodec(LatentCodec):
@@ -104,4 +112,6 @@ def load_latent_codec(path: str | Path, embodiments: list[str] | None = None) ->
     model.eval()
     for param in model.parameters():
         param.requires_grad_(False)
-    return LatentCodec.from_model(model, name=f"latent model {path}")
+    # LatentActionModel's encoders L2-normalize their output (its module docstring and ``embed``): unit latents
+    return LatentCodec.from_model(model, name=f"latent model {path}",
+                                  unit_norm=bool(getattr(model, "unit_norm", True)))

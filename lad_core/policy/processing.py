@@ -58,14 +58,18 @@ class Normalizer:
     """Maps observations and actions to the network's range and back.
 
     ``min_max`` maps [min, max] to [-1, 1] (a dimension with range below 1e-6 maps to 0); ``mean_std`` standardizes.
+    ``action_joint_from``: action dims from this index on (the latent block) are scaled jointly: each is centred
+    (mid-range for ``min_max``, mean for ``mean_std``) but all share one scale, the largest half-range (or std) among
+    them, so the block keeps its geometry. ``None``: every dim is scaled on its own.
     """
 
     def __init__(self, obs: dict[str, Stats], action: dict[str, Stats], *, obs_mode: str = "min_max",
-                 action_mode: str = "min_max"):
+                 action_mode: str = "min_max", action_joint_from: int | None = None):
         self.obs = dict(obs)
         self.action = dict(action)
         self.obs_mode = obs_mode
         self.action_mode = action_mode
+        self.action_joint_from = action_joint_from
         self._cache: dict[tuple[str, str], tuple[torch.Tensor, torch.Tensor]] = {}
 
     def _affine(self, group: str, key: str) -> tuple[torch.Tensor, torch.Tensor]:
@@ -88,6 +92,18 @@ class Normalizer:
         else:
             scale = 1.0 / np.maximum(stats.std, _EPS)
             offset = -stats.mean * scale
+        if group == "action" and self.action_joint_from is not None:
+            j = self.action_joint_from
+            if mode == "min_max":
+                centre = (stats.max[j:] + stats.min[j:]) / 2.0
+                spread = float(np.max(stats.max[j:] - stats.min[j:])) / 2.0 if len(centre) else 1.0
+            else:
+                centre = stats.mean[j:]
+                spread = float(np.max(stats.std[j:])) if len(centre) else 1.0
+            shared = 1.0 / spread if spread > _EPS / 2 else 1.0
+            scale, offset = scale.astype(np.float64).copy(), offset.astype(np.float64).copy()
+            scale[j:] = shared
+            offset[j:] = -centre * shared
         out = (torch.as_tensor(scale, dtype=torch.float32), torch.as_tensor(offset, dtype=torch.float32))
         self._cache[(group, key)] = out
         return out
@@ -131,6 +147,8 @@ class Normalizer:
         from safetensors.torch import save_file
 
         meta = {"obs_mode": self.obs_mode, "action_mode": self.action_mode}
+        if self.action_joint_from is not None:
+            meta["action_joint_from"] = str(self.action_joint_from)
         save_file(self.state_dict(), str(path), metadata=meta)
 
     @classmethod
@@ -150,5 +168,7 @@ class Normalizer:
             built = {g: {k: Stats(**v) for k, v in t.items()} for g, t in tables.items()}
         except TypeError as exc:
             raise InputError(f"{path}: incomplete statistics ({exc})") from None
+        joint = meta.get("action_joint_from")
         return cls(built["obs"], built["action"], obs_mode=meta.get("obs_mode", "min_max"),
-                   action_mode=meta.get("action_mode", "min_max"))
+                   action_mode=meta.get("action_mode", "min_max"),
+                   action_joint_from=int(joint) if joint is not None else None)

@@ -115,6 +115,9 @@ def check_codec(config: TrainConfig, datasets: Sequence[WindowDataset], codec: L
     if codec.latent_dim != act.end_effector_dim:
         raise ConfigError(f"{codec.name} has latent_dim={codec.latent_dim}, the policy expects "
                           f"{act.end_effector_dim}", field="policy.action.end_effector_dim")
+    if act.project_latent and not codec.unit_norm:
+        raise ConfigError(f"{codec.name} does not output unit-norm latents, so its latents cannot be projected onto "
+                          f"the unit sphere", field="policy.action.project_latent")
 
 
 def fit_normalizer(config: TrainConfig, datasets: Sequence[WindowDataset], codec: LatentCodec | None) -> Normalizer:
@@ -141,7 +144,9 @@ def fit_normalizer(config: TrainConfig, datasets: Sequence[WindowDataset], codec
         action[emb] = Stats.concat([arm_stats[emb], Stats.from_batches(ee)])
     obs = {k: Stats.from_batches(v) for k, v in obs_batches.items()}
     p = config.policy
-    return Normalizer(obs, action, obs_mode=p.observation.normalization, action_mode=p.action.normalization)
+    joint = p.action.arm_dim if p.action.end_effector == "latent" and p.action.latent_normalization == "joint" else None
+    return Normalizer(obs, action, obs_mode=p.observation.normalization, action_mode=p.action.normalization,
+                      action_joint_from=joint)
 
 
 # ------------------------------------------------------------------------------------------------ distributed

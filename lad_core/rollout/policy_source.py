@@ -156,77 +156,43 @@ class PolicySource:
 
 
 class LadPolicy:
-    """``ChunkPolicy`` adapter of a ``lad_core.policy`` checkpoint for one embodiment (the receding-horizon part of
-    ``lad_core.policy.rollout.PolicyRunner``, chunk-wise: each call returns the ``n_action_steps`` executed steps)."""
+    """``ChunkPolicy`` adapter of a ``lad_core.policy`` checkpoint for one embodiment: chunk-wise, each call returns
+    the ``n_action_steps`` executed steps of one ``lad_core.policy.rollout.PolicyRunner.predict`` (DDIM sampling,
+    unnormalization, latent decoding) as absolute arm targets + end-effector commands."""
 
     def __init__(self, loaded: Any, embodiment: str, codec: Any = None, *, seed: int = 0,
                  num_inference_steps: int | None = None):
+        from lad_core.policy.rollout import PolicyRunner
+
         cfg = loaded.config.policy
-        if embodiment not in loaded.normalizer.action:
-            raise InputError(f"the policy was not trained on embodiment '{embodiment}' (it knows "
-                             f"{sorted(loaded.normalizer.action)})")
-        latent = cfg.action.end_effector == "latent"
-        if latent and codec is None:
+        if cfg.action.end_effector == "latent" and codec is None:
             raise InputError("a latent policy needs the latent model's decoder for the target embodiment (--latent)")
-        if latent:
-            codec.decoder(embodiment)  # names the embodiment if the latent model lacks it
+        self.runner = PolicyRunner(loaded, embodiment, codec, seed=seed, num_inference_steps=num_inference_steps)
         self.loaded = loaded
         self.embodiment = embodiment
-        self.codec = codec if latent else None
+        self.codec = self.runner.codec
         self.seed = seed
         self.num_inference_steps = num_inference_steps
         self.n_obs_steps = int(cfg.n_obs_steps)
         self.arm_dim = int(cfg.action.arm_dim)
-        self.reset()
 
     @property
     def expected_keys(self) -> list[str]:
-        cfg = self.loaded.config.policy
-        return [*cfg.observation.lowdim_keys(cfg.action.arm_dim), *(f"images/{c.name}" for c in cfg.observation.cameras)]
+        return self.runner.expected_keys
 
     def missing_keys(self, available: Mapping[str, Any]) -> list[str]:
         return [k for k in self.expected_keys if k not in available]
 
     def reset(self) -> None:
-        import torch
-
-        self.generator = torch.Generator().manual_seed(self.seed)
+        self.runner.reset()
 
     def predict_chunk(self, observation: Mapping[str, np.ndarray]) -> np.ndarray:
-        import torch
-
-        from lad_core.policy.actions import pose_relative, targets_from_actions
-
-        cfg = self.loaded.config.policy
-        missing = self.missing_keys(observation)
-        if missing or "arm_pose" not in observation:
-            raise InputError(f"observation lacks {missing or ['arm_pose']} (the policy expects {self.expected_keys})")
-        dims = cfg.observation.lowdim_keys(cfg.action.arm_dim)
-        obs: dict[str, torch.Tensor] = {}
-        for key in self.expected_keys:
-            value = np.asarray(observation[key])
-            if key in dims:
-                value = value.astype(np.float32)
-                if value.shape != (self.n_obs_steps, dims[key]):
-                    raise InputError(f"observation '{key}' must have shape ({self.n_obs_steps}, {dims[key]}), got "
-                                     f"{value.shape}")
-            obs[key] = torch.from_numpy(np.ascontiguousarray(value))[None]
-        current = np.asarray(observation["arm_pose"], dtype=np.float64)[-1][:self.arm_dim]
-        if "arm_pose" in obs and cfg.observation.arm_pose == "relative":
-            poses = obs["arm_pose"][0].numpy()
-            obs["arm_pose"] = torch.from_numpy(pose_relative(poses[-1][None], poses)[None])
-        norm = self.loaded.normalizer
-        with torch.no_grad():
-            normalized = norm.normalize_obs(obs)
-            chunk = self.loaded.policy.predict_action_chunk(normalized, self.generator, self.num_inference_steps)
-            chunk = norm.unnormalize_action(chunk, self.embodiment)[0]
-            arm, ee = chunk[:, :self.arm_dim], chunk[:, self.arm_dim:]
-            if self.codec is not None:
-                ee = self.codec.decode(self.embodiment, ee)
-        start = cfg.n_obs_steps - 1
-        sel = slice(start, start + cfg.n_action_steps)
-        targets = targets_from_actions(arm.numpy()[sel], current, cfg.action.arm_mode)
-        return np.concatenate([np.asarray(targets, np.float64), ee.numpy()[sel].astype(np.float64)], axis=1)
+        if "arm_pose" not in observation:
+            missing = self.missing_keys(observation) or ["arm_pose"]
+            raise InputError(f"observation lacks {missing} (the policy expects {self.expected_keys})")
+        pred = self.runner.predict(observation)
+        _arm, ee = pred.executed()
+        return np.concatenate([np.asarray(pred.targets(), np.float64), ee.astype(np.float64)], axis=1)
 
 
 def codec_for(loaded: Any, latent: str | Path | None = None) -> Any:
