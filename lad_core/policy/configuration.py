@@ -116,9 +116,10 @@ class ActionConfig:
       (e.g. 6/7 gives a 32-d latent policy the arm weight of a 6 + 1-d explicit gripper policy). ``None``: the loss
       is the mean over all action dims, so the arm weighs ``arm_dim / dim``.
     * ``latent_normalization``: ``per_dim`` normalizes every latent coordinate on its own like the arm dims;
-      ``joint`` centres each latent coordinate but scales the whole latent block by one factor (its largest
-      per-dim half-range for ``min_max``, its largest std for ``mean_std``), so the latent space keeps its
-      geometry: redundant or low-variance coordinates are not stretched to the full range.
+      ``joint`` centres each latent coordinate but scales the whole latent block by one factor (the Euclidean norm
+      of its per-dim half-ranges for ``min_max``, of its stds for ``mean_std``), so the latent space keeps its
+      geometry: redundant or low-variance coordinates are not stretched to the full range, and decoding a linear
+      latent is an orthogonal projection in the normalized space.
     * ``project_latent``: before decoding, project each predicted latent onto the unit sphere, for latent models
       whose encoders output unit vectors (the codec says so: ``LatentCodec.unit_norm``).
     """

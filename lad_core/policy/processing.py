@@ -59,8 +59,10 @@ class Normalizer:
 
     ``min_max`` maps [min, max] to [-1, 1] (a dimension with range below 1e-6 maps to 0); ``mean_std`` standardizes.
     ``action_joint_from``: action dims from this index on (the latent block) are scaled jointly: each is centred
-    (mid-range for ``min_max``, mean for ``mean_std``) but all share one scale, the largest half-range (or std) among
-    them, so the block keeps its geometry. ``None``: every dim is scaled on its own.
+    (mid-range for ``min_max``, mean for ``mean_std``) and all share one scale, the Euclidean norm of their
+    half-ranges (or stds). The block keeps its geometry (a rotation of the latent space stays a rotation), every
+    coordinate stays inside [-1, 1], and commands that vary along one direction (a gripper's width encoded by a linear
+    map) span [-1, 1] along it, as one explicit dimension would. ``None``: every dim is scaled on its own.
     """
 
     def __init__(self, obs: dict[str, Stats], action: dict[str, Stats], *, obs_mode: str = "min_max",
@@ -95,11 +97,11 @@ class Normalizer:
         if group == "action" and self.action_joint_from is not None:
             j = self.action_joint_from
             if mode == "min_max":
-                centre = (stats.max[j:] + stats.min[j:]) / 2.0
-                spread = float(np.max(stats.max[j:] - stats.min[j:])) / 2.0 if len(centre) else 1.0
+                centre = (stats.max[j:].astype(np.float64) + stats.min[j:]) / 2.0
+                half = (stats.max[j:].astype(np.float64) - stats.min[j:]) / 2.0
             else:
-                centre = stats.mean[j:]
-                spread = float(np.max(stats.std[j:])) if len(centre) else 1.0
+                centre, half = stats.mean[j:].astype(np.float64), stats.std[j:].astype(np.float64)
+            spread = float(np.sqrt(np.sum(half**2)))
             shared = 1.0 / spread if spread > _EPS / 2 else 1.0
             scale, offset = scale.astype(np.float64).copy(), offset.astype(np.float64).copy()
             scale[j:] = shared

@@ -81,15 +81,34 @@ def test_joint_normalization_keeps_the_latent_geometry(demo_path, tmp_path):
     ratio = (b[1:, 0, 6:] - b[:-1, 0, 6:]) / (raw[1:, 0, 6:] - raw[:-1, 0, 6:])
     finite = ratio[(raw[1:, 0, 6:] - raw[:-1, 0, 6:]).abs() > 1e-3]
     assert float(finite.max() - finite.min()) < 1e-3 * float(finite.abs().max())
-    # the widest latent coordinate spans [-1, 1]; narrower ones stay narrower (per-dim stretches them all)
+    # the half-ranges of the block have Euclidean norm 1, so every coordinate stays inside [-1, 1] but none is
+    # stretched to it (per-dim min-max stretches them all)
     spans = b[..., 6:].amax((0, 1)) - b[..., 6:].amin((0, 1))
-    assert float(spans.max()) == pytest.approx(2.0, abs=1e-4) and float(spans.min()) < 1.0
+    assert float(torch.linalg.vector_norm(spans / 2)) == pytest.approx(1.0, abs=1e-4)
+    assert float(spans.max()) < 2.0 and float(b[..., 6:].abs().max()) <= 1.0 + 1e-6
     assert float((a[..., 6:].amax((0, 1)) - a[..., 6:].amin((0, 1))).min()) == pytest.approx(2.0, abs=1e-4)
     # saved with the statistics and restored
     joint.save(tmp_path / "stats.safetensors")
     back = Normalizer.load(tmp_path / "stats.safetensors")
     assert back.action_joint_from == 6
     torch.testing.assert_close(back.normalize_action(raw, ds.embodiment), b)
+
+
+def test_joint_normalization_of_a_linear_latent_is_the_explicit_scale(sim_demos):
+    """A 1-D command through the exact linear codec: jointly normalized, the latent block is the explicit policy's
+    normalized command times a fixed unit vector (the latent policy sees the explicit problem in a rotated basis)."""
+    episodes = {"gripper": recorded_episodes(sim_demos["gripper"])}
+    cfg = sim_config({"gripper": sim_demos["gripper"]}, latent_normalization="joint")
+    ds = build_datasets(cfg, episodes)[0]
+    codec = LinearCodec({"gripper": 1}, 16, seed=0)
+    latent = fit_normalizer(cfg, [ds], codec)
+    explicit = fit_normalizer(cfg, [ds], None)
+    batch = ds.get_batch(np.arange(len(ds)))
+    z = latent.normalize_action(action_chunk(batch, "gripper", codec), "gripper")[..., 6:]
+    x = explicit.normalize_action(action_chunk(batch, "gripper", None), "gripper")[..., 6:]
+    direction = codec.encode("gripper", torch.ones(1, 1))[0]
+    torch.testing.assert_close(z, x * direction / direction.norm(), atol=1e-5, rtol=1e-5)
+    assert float(x.min()) == pytest.approx(-1.0, abs=1e-5) and float(x.max()) == pytest.approx(1.0, abs=1e-5)
 
 
 def test_arm_loss_share_weighs_the_parts(sim_demos):
