@@ -244,6 +244,10 @@ class MainWindow(QtWidgets.QMainWindow):
             self.camera.show_frame(frame)
             if replay is None and not self.recording.replaying:
                 self.hands.show_frame(frame)
+                if self.rollout.hands_frame is not None:
+                    # A loaded rollout drives its embodiment's view: the robot's state, the next chunk's end as a
+                    # ghost (painted views draw it; views without ghosts show the state only).
+                    self.hands.show_frame(self.rollout.hands_frame)
         if self._frames_shown % 3:
             return  # panels and the status bar update at a third of the view rate
         current = self.tabs.currentWidget()

@@ -172,14 +172,15 @@ class HandsView2D(QtWidgets.QWidget):
             kv = p.plot(pen=pg.mkPen("#ffd24d", width=1), connect="pairs")
             joints = pg.ScatterPlotItem(size=5, brush=pg.mkBrush("#ff6060"), pen=None)
             p.addItem(joints)
-            self._items[name] = (bones, joints, kv)
+            ghost = p.plot(pen=pg.mkPen((255, 255, 255, 110), width=3), connect="pairs")
+            self._items[name] = (bones, joints, kv, ghost)
 
     def show_frame(self, frame) -> None:
         for name in self.names:
             d = _drawing_of(frame, name)
             if d is None:
                 continue
-            bones, joints, kv = self._items[name]
+            bones, joints, kv, _ = self._items[name]
             yz = d.points[:, [1, 2]] * (-1, 1)  # seen from +x: +y to the viewer's left
             seg = yz[d.segments.ravel()]
             bones.setData(seg[:, 0], seg[:, 1])
@@ -187,6 +188,14 @@ class HandsView2D(QtWidgets.QWidget):
             if d.kv_points is not None:
                 k = (d.kv_points[:, [1, 2]] * (-1, 1))[KEYVECTOR_PAIRS.ravel()]
                 kv.setData(k[:, 0], k[:, 1])
+        ghosts = getattr(frame, "ghosts", None) or {}
+        for name, (_, _, _, item) in self._items.items():
+            g = ghosts.get(name)
+            if g is None:
+                item.setData([], [])
+                continue
+            seg = (g.drawing.points[:, [1, 2]] * (-1, 1))[g.drawing.segments.ravel()]
+            item.setData(seg[:, 0], seg[:, 1])
         self.counter.tick()
 
     def screenshot(self, path: str) -> None:

@@ -144,7 +144,8 @@ class OrbitHandsView(QtWidgets.QWidget):
             if ghost is not None:
                 self._paint_hand(p, name, ghost, rect.width(), rect.height(), ghost=True)
             p.setPen(QtGui.QColor("white"))
-            p.drawText(QtCore.QPointF(6, 15), name if d is not None else f"{name} (no data yet)")
+            title = name if d is not None else f"{name} (no data yet)"
+            p.drawText(QtCore.QPointF(6, 15), f"{title} · white: preview" if ghost is not None else title)
             p.restore()
             p.setPen(QtGui.QColor("#3a3a44"))
             p.drawRect(rect.adjusted(0, 0, -1, -1))

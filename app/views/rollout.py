@@ -92,6 +92,8 @@ class RolloutPanel(QtWidgets.QWidget):
         self.session = session
         self.settings = settings
         self.console = None
+        # The robot's state with the next chunk's end as a ghost, for the main window's hand views (UI thread).
+        self.hands_frame: HandsFrame | None = None
         self._unsubs: list = []
         self._loader: threading.Thread | None = None
         self._closing = False
@@ -430,8 +432,12 @@ class RolloutPanel(QtWidgets.QWidget):
             last = chunk.steps[-1] if chunk is not None and len(chunk) else None
             joints = getattr(last, "joints", None) if last is not None else None
             if joints is not None and len(np.atleast_1d(joints)) == len(state.joints):
-                frame.robots["next chunk end"] = DrawnHand(self._hand_geometry.draw(joints))
-            self.hand.show_frame(frame)
+                frame.ghosts[name] = DrawnHand(self._hand_geometry.draw(joints))
+            self.hands_frame = frame
+            own = HandsFrame(robots=dict(frame.robots))
+            if name in frame.ghosts:
+                own.robots["next chunk end"] = frame.ghosts[name]
+            self.hand.show_frame(own)
 
     # ------------------------------------------------------------------------------------------- teardown
     @property
@@ -446,6 +452,7 @@ class RolloutPanel(QtWidgets.QWidget):
         if self.console is not None:
             self.console.close()
             self.console = None
+        self.hands_frame = None
         for b in self.buttons.values():
             b.setEnabled(False)
         self._show_state("no rollout")

@@ -99,6 +99,15 @@ def test_replay_preview_step_estop_takeover_and_save(make_window, qtbot, replay_
     first_ghost = panel.arm.ghost.copy()
     assert np.allclose(first_ghost[:, 0], 0.001 * np.arange(1, 9))  # the recorded commands, +x 1 mm per step
     assert "next chunk end" in panel.hand.names
+    # The main window's hand views show the rollout's robot too, the next chunk's end as a ghost over it.
+    qtbot.waitUntil(lambda: panel.hands_frame is not None and "gripper" in panel.hands_frame.ghosts, timeout=3000)
+    preview = panel.hands_frame.ghosts["gripper"].drawing
+    if w.hands.backend == "qpainter-3d":
+        qtbot.waitUntil(lambda: "gripper" in w.hands._ghosts, timeout=3000)
+        assert np.allclose(w.hands._ghosts["gripper"].points, preview.points)
+    elif w.hands.backend == "pyqtgraph":
+        qtbot.waitUntil(lambda: w.hands._items["gripper"][3].getData()[0] is not None
+                        and len(w.hands._items["gripper"][3].getData()[0]) > 0, timeout=3000)
     # Step one chunk: eight ticks, then paused with the next chunk previewed.
     panel.command("step")
     qtbot.waitUntil(lambda: ctrl.state == "paused" and len(ctrl.steps) == 8, timeout=5000)
