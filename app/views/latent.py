@@ -28,6 +28,7 @@ NEEDS = ("No latent model loaded. Load a model folder written by <code>lad laten
 class LatentPanel(QtWidgets.QWidget):
     error = QtCore.Signal(str)
     _projected = QtCore.Signal(object)
+    _recording_encoded = QtCore.Signal(object)
 
     def __init__(self, session=None, parent=None):
         super().__init__(parent)
@@ -77,6 +78,13 @@ class LatentPanel(QtWidgets.QWidget):
         self.current = pg.ScatterPlotItem(size=18, symbol="star", brush=pg.mkBrush("#ff3030"), pen=pg.mkPen("w"))
         self.current.setZValue(10)
         self.pca_plot.addItem(self.current)
+        # A loaded recording's frames, encoded (worker thread) and projected: its path through the latent space.
+        self.recording_path = pg.PlotDataItem(pen=pg.mkPen("#ffffff", width=1.5), connect="finite")
+        self.recording_path.setZValue(5)
+        self.pca_plot.addItem(self.recording_path)
+        self.recording_z: np.ndarray | None = None  # (N, Z), NaN rows where the recording has no hand
+        self._path_thread: threading.Thread | None = None
+        self._recording_encoded.connect(self._on_recording_encoded)
         self.projection = None
         self.projection_note = QtWidgets.QLabel("projection: load a model")
         self._pca_thread: threading.Thread | None = None
@@ -147,12 +155,13 @@ class LatentPanel(QtWidgets.QWidget):
         self.info.setText(text)
         self._show_metrics(model.meta)
         self._start_projection(model)
+        self._encode_recording()  # a recording already loaded: its path in the new model's latent space
         if self.view is not None:
             self.view_holder.removeWidget(self.view)
             self.view.deleteLater()
-        from app.views.hands3d import HandsView2D
+        from app.views.orbit3d import OrbitHandsView
 
-        self.view = HandsView2D(list(model.embodiments))
+        self.view = OrbitHandsView(list(model.embodiments))  # 3D, painted: no OpenGL needed
         self.view_holder.addWidget(self.view)
         self._build_latent_sliders()
         self.source.blockSignals(True)
@@ -298,7 +307,53 @@ class LatentPanel(QtWidgets.QWidget):
         self.scrubber.blockSignals(False)
         self.scrubber.setEnabled(True)
         self._scrubbed()
+        self._encode_recording()
         return True
+
+    def _encode_recording(self) -> None:
+        """Encodes every frame of the recording in a worker; the result is drawn as a path in the PCA plot."""
+        self.recording_z = None
+        self.recording_path.setData([], [])
+        model, seq = self.model, self.sequence
+        if model is None or seq is None or "human" not in model.embodiments:
+            return
+
+        def work():
+            from lad_core.embodiments.human import encode_pose
+
+            try:
+                seen = np.isfinite(seq).all(axis=(1, 2))
+                z = np.full((len(seq), model.latent_dim), np.nan)
+                if seen.any():
+                    z[seen] = np.asarray(model.encode("human", encode_pose(seq[seen]).astype(np.float32)))
+                result = (model, seq, z)
+            except Exception as exc:  # noqa: BLE001 - shown in the window
+                result = (model, seq, exc)
+            try:
+                self._recording_encoded.emit(result)
+            except RuntimeError:  # the panel was deleted meanwhile
+                pass
+
+        if self._path_thread is not None:
+            self._path_thread.join(10.0)
+        self._path_thread = threading.Thread(target=work, name="lad-studio-latent-path", daemon=True)
+        self._path_thread.start()
+
+    def _on_recording_encoded(self, result) -> None:
+        model, seq, z = result
+        if model is not self.model or seq is not self.sequence:
+            return  # another model or recording was loaded meanwhile
+        if isinstance(z, Exception):
+            self.error.emit(f"latent: encoding recording {self._recording_name} failed: {z}")
+            return
+        self.recording_z = z
+        self._draw_recording_path()
+
+    def _draw_recording_path(self) -> None:
+        if self.projection is None or self.recording_z is None:
+            return
+        xy = self.projection.project(self.recording_z)  # NaN rows stay NaN: the path breaks where no hand was seen
+        self.recording_path.setData(xy[:, 0], xy[:, 1], connect="finite")
 
     def _scrubbed(self) -> None:
         if self.sequence is None:
@@ -355,8 +410,9 @@ class LatentPanel(QtWidgets.QWidget):
             self.pca_plot.addItem(item)
             self.pca_items[m] = item
         self.projection_note.setText(f"PCA of {where}: PC1 {proj.explained[0]:.0%}, PC2 {proj.explained[1]:.0%} "
-                                     "of the variance; ★ current latent")
+                                     "of the variance; ★ current latent; white line: a loaded recording's frames")
         self._mark_current()
+        self._draw_recording_path()
 
     def _mark_current(self) -> None:
         if self.projection is None or self.z is None:
@@ -400,5 +456,7 @@ class LatentPanel(QtWidgets.QWidget):
             self._encode()
 
     def close_panel(self) -> None:
+        if self._path_thread is not None:
+            self._path_thread.join(10.0)
         if self._pca_thread is not None:
             self._pca_thread.join(10.0)

@@ -83,4 +83,12 @@ def test_committed_model_readouts_projection_and_recording_scrubber(qtbot, tmp_p
     assert "frame 21 / 621" in panel.frame_label.text()
     assert np.abs(panel.z - z300).max() > 1e-3 and np.abs(panel.current_xy - mark300).max() > 1e-4
     assert np.abs(panel.decoded["faive"] - faive300).max() > 1e-3
+    # The recording's frames as a path in the PCA plot, broken where no hand was seen; the star lies on it.
+    qtbot.waitUntil(lambda: panel.recording_z is not None or len(errors) > 2, timeout=30000)
+    x, y = panel.recording_path.getData()
+    seen = np.isfinite(np.load(joints)).all(axis=(1, 2))
+    assert len(x) == 621 and np.array_equal(np.isfinite(x), seen)
+    assert np.allclose((x[20], y[20]), panel.current_xy, atol=1e-5)
+    assert np.allclose((x[300], y[300]), mark300, atol=1e-5)
+    assert np.ptp(x[seen]) > 0.05 * np.ptp(panel.pca_items["human"].data["x"])  # a path, not one point
     panel.close_panel()
