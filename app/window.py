@@ -95,8 +95,10 @@ class MainWindow(QtWidgets.QMainWindow):
         self.top = QtWidgets.QSplitter(QtCore.Qt.Horizontal)
         self.top.addWidget(self.camera)
         self.top.addWidget(self.hands)
+        self.top.addWidget(self.rollout.scene)  # hidden until a sim rollout is loaded
         self.top.setStretchFactor(0, 1)
         self.top.setStretchFactor(1, 3)
+        self.top.setStretchFactor(2, 1)
         self.split = QtWidgets.QSplitter(QtCore.Qt.Vertical)
         self.split.addWidget(self.top)
         self.split.addWidget(self.tabs)

@@ -94,6 +94,9 @@ class RolloutPanel(QtWidgets.QWidget):
         self.console = None
         # The robot's state with the next chunk's end as a ghost, for the main window's hand views (UI thread).
         self.hands_frame: HandsFrame | None = None
+        from app.views.scene import SimSceneView
+
+        self.scene = SimSceneView()  # the main window shows it in the teleop area while a sim rollout is loaded
         self._unsubs: list = []
         self._loader: threading.Thread | None = None
         self._closing = False
@@ -297,6 +300,7 @@ class RolloutPanel(QtWidgets.QWidget):
         self.safety_log.clear()
         self.arm.clear()
         self._make_hand_view(console.setup.embodiment)
+        self.scene.attach(console.backend)
         for b in self.buttons.values():
             b.setEnabled(True)
         self._save_settings()
@@ -414,6 +418,7 @@ class RolloutPanel(QtWidgets.QWidget):
         if ctrl is None:
             return
         st = ctrl.status()
+        self.scene.tick()
         self._show_state(st.state)
         text = f"tick {st.tick_ms:.1f} ms / {st.period_ms:.0f} ms" if st.tick_ms is not None else "tick –"
         if st.last_estop_latency is not None:
@@ -449,6 +454,7 @@ class RolloutPanel(QtWidgets.QWidget):
         for unsub in self._unsubs:
             unsub()
         self._unsubs = []
+        self.scene.detach()  # its render thread uses the backend's pybullet client: stop it first
         if self.console is not None:
             self.console.close()
             self.console = None

@@ -162,6 +162,13 @@ def test_policy_checkpoint_runs_one_chunk_in_the_sim(make_window, qtbot, policy_
     panel = w.rollout
     assert "policy" in panel.info.text() and "warm-up" in panel.info.text()
     assert ctrl.backend.env is not None  # the pybullet scene
+    # The sim scene view appears in the teleop area and shows the scene's camera, rendered off the UI thread.
+    scene = panel.scene
+    assert scene.isVisible() and scene.parent() is not None and scene.camera.running
+    qtbot.waitUntil(lambda: scene.shown >= 2, timeout=10000)
+    image = scene.camera.latest[1]
+    assert image.shape == (180, 240, 3) and image.std() > 5  # a rendered scene, not a blank frame
+    assert not scene.pixmap().isNull()
     qtbot.waitUntil(lambda: len(panel.arm.ghost) > 0, timeout=20000)
     n = len(ctrl.preview())
     assert ctrl.steps == [] and n >= 1  # predicted, shown, not yet executed
@@ -173,6 +180,8 @@ def test_policy_checkpoint_runs_one_chunk_in_the_sim(make_window, qtbot, policy_
     qtbot.mouseClick(w.estop_button, QtCore.Qt.LeftButton)  # the window's always-visible toolbar button
     qtbot.waitUntil(lambda: ctrl.state == "estopped", timeout=3000)
     assert ctrl.last_estop_latency[0] <= 1
+    panel.close_rollout()  # stops the scene's render thread before the scene closes; the view hides
+    assert scene.camera is None and not scene.isVisible()
 
 
 def test_bad_rollout_inputs_are_shown_in_the_window(make_window, qtbot, tmp_path, policy_checkpoint):
