@@ -46,6 +46,12 @@ def main() -> int:
     save(w, "main_window")
     save(w.camera, "camera_view")
     save(w.hands, "hand_views")
+    if hasattr(w.hands, "camera"):  # the painted 3D view: the same hands orbited (all views follow one camera)
+        w.hands.camera.orbit(-140, 60)
+        w.hands.camera.zoom(1.2)
+        run(0.5)
+        save(w.hands, "hand_views_orbited")
+        w.hands.camera.reset()
     w.recording.embodiment.setCurrentText("mimic")
     w.recording.start()
     run(2.5)
@@ -83,6 +89,19 @@ def main() -> int:
     run(1.0)
     w.rollout.poll()
     save(w.rollout, "rollout_panel")
+    # The same episode on the simulated arm: the sim scene view joins the teleop area, and the main hand views draw
+    # the rollout's mimic hand with the next chunk's end as a ghost.
+    w.rollout.close_rollout()
+    w.rollout.load(os.path.join(tmp, "episodes", "episode_000000.h5"), backend="sim", embodiment="mimic")
+    while w.rollout.loading or w.rollout.console is None:
+        run(0.2)
+    w.rollout.command("step")
+    run(3.0)
+    w.rollout.poll()
+    w.tabs.setCurrentWidget(w.rollout)
+    run(0.5)
+    save(w, "main_window_sim_rollout")
+    save(w.top, "teleop_sim_scene")
     w.close()
     w.shutdown()
     w.deleteLater()  # delete the widgets while Qt is alive, not during interpreter finalization

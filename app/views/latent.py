@@ -79,7 +79,7 @@ class LatentPanel(QtWidgets.QWidget):
         self.current.setZValue(10)
         self.pca_plot.addItem(self.current)
         # A loaded recording's frames, encoded (worker thread) and projected: its path through the latent space.
-        self.recording_path = pg.PlotDataItem(pen=pg.mkPen("#ffffff", width=1.5), connect="finite")
+        self.recording_path = pg.PlotDataItem(pen=pg.mkPen((255, 255, 255, 120), width=1), connect="finite")
         self.recording_path.setZValue(5)
         self.pca_plot.addItem(self.recording_path)
         self.recording_z: np.ndarray | None = None  # (N, Z), NaN rows where the recording has no hand
