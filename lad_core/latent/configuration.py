@@ -18,6 +18,7 @@ values raise ConfigError naming the file and the field. No torch import here.
 from __future__ import annotations
 
 import copy
+import math
 from pathlib import Path
 from typing import Literal
 
@@ -64,6 +65,17 @@ class DataConfig(_Strict):
     pairs: str = Field(description="HDF5 pairs file from `lad latent make-pairs` (relative: to the YAML's folder)")
     val_fraction: float = Field(0.05, gt=0, lt=1)
     max_tuples: int | None = Field(None, gt=0, description="use only the first N tuples (after shuffling)")
+    input_noise: dict[str, float] = Field(default_factory=dict, description="NOT in the paper ({} = paper): "
+                                          "modality -> std of Gaussian noise added to that encoder's normalized "
+                                          "input while training (robustness to poses unlike the training set)")
+
+    @field_validator("input_noise")
+    @classmethod
+    def _noise(cls, v):
+        bad = {k: s for k, s in v.items() if not s >= 0}
+        if bad:
+            raise ValueError(f"noise std must be >= 0, got {bad}")
+        return v
 
 
 class TemperatureConfig(_Strict):
@@ -85,6 +97,16 @@ class StageConfig(_Strict):
     optimizer: Literal["adam", "adamw"] = "adam"
     lr: float = Field(gt=0)
     weight_decay: float = Field(0.0, ge=0)
+    lr_schedule: Literal["constant", "cosine"] = Field("constant", description="constant (paper) or cosine decay "
+                                                       "per step over the stage from lr to lr * min_lr_scale")
+    min_lr_scale: float = Field(0.05, ge=0, le=1, description="final lr fraction of the cosine schedule")
+
+    def lr_factor(self, progress: float) -> float:
+        """Multiplier of the base learning rates at a fraction `progress` in [0, 1] of the stage."""
+        if self.lr_schedule == "constant":
+            return 1.0
+        p = min(max(progress, 0.0), 1.0)
+        return self.min_lr_scale + (1.0 - self.min_lr_scale) * 0.5 * (1.0 + math.cos(math.pi * p))
 
 
 class Stage2Config(StageConfig):
@@ -93,6 +115,9 @@ class Stage2Config(StageConfig):
     contrastive_weight: float = Field(1.0, ge=0, description="lambda of Eq. 6")
     cross_weight: float = Field(0.0, ge=0, description="NOT in the paper (0 = paper): weight of a cross-reconstruction "
                                 "term, each modality decoded from another modality's latent (round-robin source)")
+    cross_sources: list[str] | None = Field(None, description="modalities whose latents serve as sources of the "
+                                            "cross term (None: all). Leaving the gripper out keeps gripper -> hand "
+                                            "decoding from regressing to the mean hand of a width (docs/latent.md)")
 
 
 class RunConfig(_Strict):
@@ -160,6 +185,15 @@ def config_from_mapping(data: dict, source: str | Path | None = None) -> LatentC
     unknown = [m for m in cfg.model.modalities if known and m not in known]
     if unknown:
         raise ConfigError(f"unknown embodiment(s) {unknown}; registered: {known}", source=source, field="model.modalities")
+    mods = cfg.model.modalities
+    unknown = [m for m in cfg.data.input_noise if m not in mods]
+    if unknown:
+        raise ConfigError(f"names modalities not in model.modalities {mods}: {unknown}", source=source,
+                          field="data.input_noise")
+    sources = cfg.stage2.cross_sources
+    if sources is not None and (not sources or any(m not in mods for m in sources)):
+        raise ConfigError(f"must be a non-empty list of model.modalities {mods}, got {sources}", source=source,
+                          field="stage2.cross_sources")
     return cfg
 
 

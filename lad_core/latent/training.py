@@ -160,14 +160,31 @@ def _batches(n: int, batch_size: int, gen: torch.Generator):
     return [perm[s : s + batch_size] for s in range(0, n - batch_size + 1, batch_size)]
 
 
-def _cross_term(model, z, train, idx, mods, step: int) -> torch.Tensor:
-    """Option beyond the paper: MSE of decoding modality j from modality i's latent, i = the (step)-th other one."""
-    total = torch.zeros(())
+def _cross_term(model, z, train, idx, mods, step: int, sources=None) -> torch.Tensor:
+    """Option beyond the paper: MSE of decoding modality j from modality i's latent, i = the (step)-th other one
+    among `sources` (None: every modality)."""
+    total, terms = torch.zeros(()), 0
     for k, j in enumerate(mods):
-        others = [m for m in mods if m != j]
+        others = [m for m in (sources or mods) if m != j]
+        if not others:
+            continue
         i = others[(step + k) % len(others)]
         total = total + F.mse_loss(model.reconstruct(j, z[i]), train[j][idx])
-    return total / len(mods)
+        terms += 1
+    return total / max(terms, 1)
+
+
+def _base_lrs(config: LatentConfig, stage: int) -> list[float]:
+    """Learning rates of the optimizer's parameter groups before any schedule (see _stage2_optimizer)."""
+    if stage == 1:
+        return [config.stage1.lr]
+    s2 = config.stage2
+    return [s2.lr] + ([s2.lr * s2.encoder_lr_scale] if s2.finetune_encoders else [])
+
+
+def _encoder_input(x: torch.Tensor, std: float) -> torch.Tensor:
+    """Training-time input augmentation (data.input_noise): Gaussian noise in normalized units."""
+    return x + std * torch.randn_like(x) if std > 0 else x
 
 
 def quick_validation(model, val_raw: dict[str, np.ndarray], limit: int = 4096) -> dict:
@@ -215,6 +232,9 @@ def iter_training(config: LatentConfig, out_dir: str | Path, data=None, resume: 
                 first = start_epoch if st == stage else 0
                 finetune = st == 1 or config.stage2.finetune_encoders
                 lam = config.stage2.contrastive_weight if st == 2 else 1.0
+                base_lrs = _base_lrs(config, st)
+                stage_steps = max(1, scfg.epochs * len(_batches(n, scfg.batch_size, torch.Generator())))
+                noise = config.data.input_noise if finetune else {}
                 for epoch in range(first, scfg.epochs):
                     gen = torch.Generator().manual_seed(config.run.seed * 100_003 + st * 10_007 + epoch)
                     torch.manual_seed(config.run.seed * 100_003 + st * 10_007 + epoch)
@@ -223,10 +243,14 @@ def iter_training(config: LatentConfig, out_dir: str | Path, data=None, resume: 
                         model.encoders.eval()
                     sums: dict[str, float] = {}
                     batches = _batches(n, scfg.batch_size, gen)
-                    for idx in batches:
+                    for b, idx in enumerate(batches):
                         tau = config.temperature.at(step / steps1) if st == 1 else config.temperature.end
+                        factor = scfg.lr_factor((epoch * len(batches) + b) / stage_steps)
+                        for group, lr in zip(opt.param_groups, base_lrs):
+                            group["lr"] = lr * factor
                         with torch.set_grad_enabled(finetune):
-                            z = {m: model.embed(m, split.train[m][idx]) for m in mods}
+                            z = {m: model.embed(m, _encoder_input(split.train[m][idx], noise.get(m, 0.0)))
+                                 for m in mods}
                         contrastive, _ = info_nce(z, tau)
                         if st == 1:
                             loss = contrastive
@@ -238,7 +262,8 @@ def iter_training(config: LatentConfig, out_dir: str | Path, data=None, resume: 
                             parts = {"recon": float(l_rec.detach()), "contrastive": float(contrastive.detach()),
                                      **{f"recon_{m}": float(v.detach()) for m, v in recon.items()}}
                             if config.stage2.cross_weight > 0:
-                                l_cross = _cross_term(model, z, split.train, idx, mods, step)
+                                l_cross = _cross_term(model, z, split.train, idx, mods, step,
+                                                      config.stage2.cross_sources)
                                 loss = loss + config.stage2.cross_weight * l_cross
                                 parts["cross"] = float(l_cross.detach())
                         opt.zero_grad(set_to_none=True)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 
+import numpy as np
 import pytest
 import yaml
 
@@ -55,6 +56,10 @@ def _write(tmp_path, data):
     ({"model": {"hidden": {"human": [8]}}}, "model", "missing"),
     ({"model": {"modalities": ["human", "robotarm"]}}, "model.modalities", "robotarm"),
     ({"model": {"modalities": ["mimic"]}}, "model.modalities", "at least 2"),
+    ({"stage2": {"lr_schedule": "linear"}}, "stage2.lr_schedule", "'linear'"),
+    ({"data": {"input_noise": {"humn": 0.1}}}, "data.input_noise", "humn"),
+    ({"data": {"input_noise": {"human": -0.1}}}, "data.input_noise", ">= 0"),
+    ({"stage2": {"cross_sources": ["human", "franka"]}}, "stage2.cross_sources", "franka"),
 ])
 def test_bad_configs_name_file_and_field(tmp_path, tiny_pairs, change, field, words):
     data = tiny_mapping(tiny_pairs, **change)
@@ -78,6 +83,16 @@ def test_temperature_anneals_exponentially_and_ablation_keeps_the_end_value(tiny
     flat = cfg.with_changes(temperature={"anneal": False}).temperature
     assert flat.at(0.0) == flat.at(0.7) == pytest.approx(0.2)
     assert cfg.temperature.anneal  # with_changes returned a new config
+
+
+def test_cosine_schedule_decays_from_lr_to_its_floor_and_constant_stays(tiny_pairs):
+    cfg = config_from_mapping(tiny_mapping(tiny_pairs, stage2={"lr_schedule": "cosine", "min_lr_scale": 0.1}))
+    s2 = cfg.stage2
+    factors = [s2.lr_factor(p) for p in np.linspace(0.0, 1.0, 11)]
+    assert factors[0] == pytest.approx(1.0) and factors[-1] == pytest.approx(0.1)
+    assert factors[5] == pytest.approx(0.55)  # halfway: the mean of start and floor
+    assert all(a > b for a, b in zip(factors, factors[1:]))
+    assert cfg.stage1.lr_schedule == "constant" and cfg.stage1.lr_factor(0.9) == 1.0  # the paper's default
 
 
 def test_relative_pairs_path_resolves_against_the_yaml(tmp_path, tiny_pairs):

@@ -90,3 +90,55 @@ def test_training_data_with_nan_or_a_missing_modality_is_refused(tiny_pairs, tmp
     del data["faive"]
     with pytest.raises(InputError, match=r"missing modality \['faive'\]"):
         list(iter_training(cfg, tmp_path, data=data))
+
+
+def test_cosine_schedule_sets_the_learning_rates_of_both_parameter_groups(tiny_pairs, tmp_path):
+    cfg = config_from_mapping(tiny_mapping(tiny_pairs, stage1={"epochs": 1}, stage2={
+        "epochs": 2, "lr_schedule": "cosine", "min_lr_scale": 0.2, "encoder_lr_scale": 0.5}))
+    lrs, per_epoch = [], None
+    for p in iter_training(cfg, tmp_path, resume=False):
+        if p.stage == 1:
+            per_epoch = p.step  # one stage-1 epoch: as many batches as a stage-2 epoch (same batch size)
+        else:
+            groups = json.loads((tmp_path / "last" / "train_state.json").read_text())["optimizer"]["param_groups"]
+            lrs.append([g["lr"] for g in groups])
+    stage_steps = 2 * per_epoch
+    # the rates of each epoch's last step, (decoders, encoders at encoder_lr_scale)
+    expect = [cfg.stage2.lr_factor((k * per_epoch - 1) / stage_steps) for k in (1, 2)]
+    for (dec, enc), f in zip(lrs, expect):
+        assert dec == pytest.approx(3e-3 * f) and enc == pytest.approx(0.5 * 3e-3 * f)
+    assert lrs[1][0] < lrs[0][0] < 3e-3 and lrs[1][0] < 3e-3 * 0.3  # close to the floor 0.2 at the end
+
+
+def test_cross_term_without_the_gripper_as_source_leaves_the_gripper_encoder_alone(tiny_pairs):
+    from lad_core.latent.modeling import LatentActionModel
+    from lad_core.latent.training import _cross_term
+
+    cfg = config_from_mapping(tiny_mapping(tiny_pairs))
+    model = LatentActionModel.from_config(cfg.model)
+    data = load_pairs(tiny_pairs).data
+    model.fit_normalization({m: torch.as_tensor(v) for m, v in data.items()})
+    train_n = {m: model.normalizers[m].normalize(torch.as_tensor(v)) for m, v in data.items()}
+    idx = torch.arange(64)
+    mods = cfg.model.modalities
+    for sources, gripper_grad in ((None, True), (["human", "faive", "mimic"], False)):
+        model.zero_grad(set_to_none=True)
+        z = {m: model.embed(m, train_n[m][idx]) for m in mods}
+        # over 3 steps every target has used each of its allowed sources once (round-robin)
+        sum(_cross_term(model, z, train_n, idx, mods, step, sources) for step in range(3)).backward()
+        grads = [p.grad for p in model.encoders["gripper"].parameters()]
+        assert any(g is not None and g.abs().sum() > 0 for g in grads) == gripper_grad, sources
+        # the gripper is still a target: its decoder learns from the hands' latents
+        assert all(p.grad is not None for p in model.decoders["gripper"].parameters())
+
+
+def test_input_noise_changes_training_and_stays_reproducible(tiny_pairs, tmp_path):
+    base = config_from_mapping(tiny_mapping(tiny_pairs, stage1={"epochs": 1}, stage2={"epochs": 1}))
+    noisy = base.with_changes(data={"input_noise": {"human": 0.3}})
+    a = train(noisy, tmp_path / "a", resume=False).model.state_dict()
+    b = train(noisy, tmp_path / "b", resume=False).model.state_dict()
+    c = train(base, tmp_path / "c", resume=False).model.state_dict()
+    key = "encoders.human.net.0.weight"
+    torch.testing.assert_close(a[key], b[key], rtol=0, atol=0)
+    assert not torch.allclose(a[key], c[key])
+    assert load_model(tmp_path / "a" / "model").meta["config"]["data"]["input_noise"] == {"human": 0.3}
