@@ -72,3 +72,61 @@ def format_table(results: dict) -> str:
             cells.append(f"**{x:.4g}**" if x == best[label] else f"{x:.4g}")
         lines.append(f"| {VARIANTS.get(v, (v,))[0]} | " + " | ".join(cells) + " |")
     return "\n".join(lines) + "\n"
+
+
+def run_ablation_seeds(config: LatentConfig, out_dir: str | Path, seeds=(0, 1, 2), data=None, resume: bool = True,
+                       variants=tuple(VARIANTS)) -> dict:
+    """The ablation repeated over `seeds` (each seed draws its own split and initial weights) in
+    ``<out>/seed<k>/``; writes ``<out>/table_seeds.md`` (mean +- std and how often each variant was best) and
+    returns ``{seed: {variant: metrics}}``."""
+    out = Path(out_dir)
+    by_seed = {}
+    for s in seeds:
+        cfg = config.with_changes(run={"seed": int(s)})
+        by_seed[int(s)] = run_ablation(cfg, out / f"seed{s}", data=data, resume=resume, variants=variants)
+    (out / "table_seeds.json").write_text(json.dumps(by_seed, indent=1))
+    (out / "table_seeds.md").write_text(format_seed_table(by_seed))
+    return by_seed
+
+
+def seed_summary(by_seed: dict) -> dict:
+    """``{column: {variant: (mean, std, wins)}}`` over seeds for the columns of :func:`format_table`
+    (SR/CR losses, mean SR, mean CR, mean CR mm); `wins`: seeds on which the variant was best in that column."""
+    import numpy as np
+
+    from lad_core.latent.metrics import sr_cr_summary
+
+    first = next(iter(next(iter(by_seed.values())).values()))
+    cols = {f"SR {k.split('->')[0]}" if k.split("->")[0] == k.split("->")[1] else f"CR {k}": ("loss", k)
+            for k in first["loss"]}
+    cols.update({"mean SR": ("mean", "sr"), "mean CR": ("mean", "cr"), "mean CR mm": ("mm", "cr")})
+
+    def value(m, kind, key):
+        if kind == "loss":
+            return m["loss"][key]
+        return sr_cr_summary(m, "loss" if kind == "mean" else "mm")[key]
+
+    variants = list(next(iter(by_seed.values())))
+    out = {}
+    for label, (kind, key) in cols.items():
+        vals = np.array([[value(res[v], kind, key) for v in variants] for res in by_seed.values()])  # (S, V)
+        wins = np.bincount(vals.argmin(1), minlength=len(variants))
+        out[label] = {v: (float(vals[:, i].mean()), float(vals[:, i].std()), int(wins[i]))
+                      for i, v in enumerate(variants)}
+    return out
+
+
+def format_seed_table(by_seed: dict) -> str:
+    """Markdown: one row per variant, cells ``mean +- std (wins/seeds)``; bold: the lowest mean per column."""
+    summary = seed_summary(by_seed)
+    n = len(by_seed)
+    variants = list(next(iter(summary.values())))
+    lines = [f"| variant ({n} seeds) | " + " | ".join(summary) + " |", "|---" * (len(summary) + 1) + "|"]
+    for v in variants:
+        cells = []
+        for label, per in summary.items():
+            mean, std, wins = per[v]
+            text = f"{mean:.4g} +- {std:.2g} ({wins}/{n})"
+            cells.append(f"**{text}**" if mean == min(m for m, _, _ in per.values()) else text)
+        lines.append(f"| {VARIANTS.get(v, (v,))[0]} | " + " | ".join(cells) + " |")
+    return "\n".join(lines) + "\n"

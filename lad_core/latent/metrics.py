@@ -162,3 +162,34 @@ def real_pose_targets(model, landmarks: np.ndarray, targets: Sequence[str] = ("m
         out[f"human->{t}_mm_p95"] = float(np.percentile(per, 95))
         out[f"human->{t}_joint_mae_rad"] = float(np.abs(cross - direct).mean())
     return out
+
+
+def width_aperture_relation(data: Mapping[str, np.ndarray], hands: Sequence[str] | None = None,
+                            edges: Sequence[float] | None = None, min_count: int = 30) -> dict:
+    """How the paired data tie each hand's aperture to the gripper width (the check behind the sweep of Fig. 3).
+
+    For every hand in `data` (besides ``gripper``): ``spearman`` of the per-tuple aperture against the width (do
+    the pairs agree that a wider gripper means a more open hand?), and ``mean_pose_aperture_mm``: the aperture of
+    the *mean pose* of each width bin (what a decoder trained with a squared error from a width alone converges
+    to), with its Spearman against the bin index. Bins with fewer than `min_count` tuples are left out.
+    """
+    from scipy.stats import spearmanr
+
+    if "gripper" not in data:
+        raise ValueError(f"paired data without a 'gripper' modality (has {sorted(data)})")
+    width = np.asarray(data["gripper"], dtype=np.float64)[:, 0]
+    edges = np.asarray(edges if edges is not None else np.r_[np.linspace(0.0, 0.95, 20), 0.999, 1.0001])
+    idx = np.clip(np.digitize(width, edges) - 1, 0, len(edges) - 2)
+    out = {}
+    for hand in hands or [m for m in data if m != "gripper"]:
+        x = np.asarray(data[hand], dtype=np.float64)
+        per_tuple = hand_aperture_mm(hand, x)
+        bins = [b for b in range(len(edges) - 1) if (idx == b).sum() >= min_count]
+        means = np.stack([x[idx == b].mean(0) for b in bins])
+        curve = hand_aperture_mm(hand, means)
+        out[hand] = {"spearman": float(spearmanr(width, per_tuple).statistic),
+                     "bin_mean_aperture_mm": [float(per_tuple[idx == b].mean()) for b in bins],
+                     "mean_pose_aperture_mm": curve.round(2).tolist(),
+                     "mean_pose_spearman": float(spearmanr(np.arange(len(curve)), curve).statistic),
+                     "bin_lower_edges": [float(edges[b]) for b in bins]}
+    return out

@@ -65,3 +65,41 @@ def test_ablation_variants_and_table(tiny_config, trained_tiny):
     assert rows[0].startswith("| variant | SR human") and len(rows) == 4
     assert rows[2].count("**") == 2 * (rows[2].count("|") - 2)  # the better run holds every best value
     assert VARIANTS["no_ft"][0] in rows[3]
+
+
+def test_pairs_tie_aperture_to_width_per_tuple_but_not_through_the_mean_pose(tiny_pairs):
+    """The check behind Fig. 3 (docs/latent.md): in the paired data a wider gripper goes with a more open hand,
+    tuple by tuple and bin by bin, for every hand; but the mean Faive pose of a width bin (what a squared-error
+    decoder fed only a width learns) does not open with the width, so the sweep's failure is not in the pairing."""
+    from lad_core.latent.metrics import width_aperture_relation
+    from lad_core.latent.pairs import load_pairs
+
+    rel = width_aperture_relation(load_pairs(tiny_pairs).data, edges=np.r_[np.linspace(0, 0.9, 10), 0.999, 1.0001],
+                                  min_count=20)
+    assert set(rel) == {"human", "faive", "mimic"}
+    for hand, r in rel.items():
+        assert r["spearman"] > 0.85, (hand, r["spearman"])
+        assert np.all(np.diff(r["bin_mean_aperture_mm"]) > 0), (hand, r["bin_mean_aperture_mm"])
+    assert rel["faive"]["mean_pose_spearman"] < 0.5, rel["faive"]
+    with pytest.raises(ValueError, match="gripper"):
+        width_aperture_relation({"human": np.zeros((3, 189))})
+
+
+def test_ablation_over_seeds_reports_mean_spread_and_wins(tiny_pairs, tmp_path):
+    from lad_core.latent.ablation import run_ablation_seeds, seed_summary
+    from lad_core.latent.configuration import config_from_mapping
+    from latent_helpers import tiny_mapping
+
+    cfg = config_from_mapping(tiny_mapping(tiny_pairs, stage1={"epochs": 1}, stage2={"epochs": 1}))
+    by_seed = run_ablation_seeds(cfg, tmp_path, seeds=(0, 1), variants=("full", "no_ft"))
+    assert sorted(by_seed) == [0, 1] and (tmp_path / "seed1" / "no_ft" / "model").exists()
+    a, b = by_seed[0]["full"]["loss"]["mimic->mimic"], by_seed[1]["full"]["loss"]["mimic->mimic"]
+    assert a != b  # the seeds differ (split and initial weights)
+    summary = seed_summary(by_seed)
+    mean, std, _ = summary["SR mimic"]["full"]
+    assert mean == pytest.approx((a + b) / 2) and std == pytest.approx(abs(a - b) / 2)
+    for per in summary.values():
+        assert sum(w for _, _, w in per.values()) == 2  # one winner per seed and column
+    table = (tmp_path / "table_seeds.md").read_text().strip().splitlines()
+    assert table[0].startswith("| variant (2 seeds) | SR human") and len(table) == 4
+    assert "+-" in table[2] and "/2)" in table[3]
