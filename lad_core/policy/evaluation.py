@@ -7,7 +7,7 @@ the overall success rate and, as in the paper's Fig. 6, the mean and standard de
 placement's success rate.
 
 An episode ends at the task's success check (object resting inside the container, untouched) or after ``max_ticks``
-control ticks. Observations come from :class:`lad_core.sim.env.SimObservation` by name: low-dim keys ``arm_pose``,
+control ticks; torch runs on the checkpoint's ``run.num_threads`` meanwhile. Observations come from :class:`lad_core.sim.env.SimObservation` by name: low-dim keys ``arm_pose``,
 ``arm_joints``, ``ee_joints``, ``object_pose``, ``target_position``, and cameras ``external``/``wrist`` rendered at
 the policy's image size. Every check (embodiment, observation keys, cameras, latent decoder) runs before the first
 rollout. :func:`iter_evaluate` is a generator worker (one :class:`EpisodeOutcome` per episode, stops between
@@ -122,9 +122,6 @@ def _frame(obs, lowdim: list[str], cameras: list[str]) -> dict[str, np.ndarray]:
 def iter_evaluate(loaded: LoadedPolicy, *, task: str, embodiment: str, episodes: int, positions: int | None = None,
                   codec: LatentCodec | None = None, max_ticks: int = 220, seed: int = 0,
                   num_inference_steps: int | None = None, cancel=None) -> Iterator[EpisodeOutcome]:
-    from lad_core.policy.rollout import PolicyRunner
-    from lad_core.sim.env import SimConfig, SimEnv
-
     if not isinstance(episodes, int) or episodes < 1:
         raise ConfigError(f"must be a positive integer, got {episodes!r}", field="episodes")
     positions = min(episodes, 10) if positions is None else positions
@@ -133,6 +130,26 @@ def iter_evaluate(loaded: LoadedPolicy, *, task: str, embodiment: str, episodes:
     if max_ticks < 1:
         raise ConfigError(f"must be positive, got {max_ticks}", field="max_ticks")
     check_evaluable(loaded, embodiment, codec)
+    import torch
+
+    # torch on the thread count the policy was trained with (run.num_threads): on a shared CPU, more threads than
+    # free cores make every chunk several times slower
+    threads_before = torch.get_num_threads()
+    torch.set_num_threads(loaded.config.run.num_threads)
+    try:
+        yield from _rollouts(loaded, task=task, embodiment=embodiment, episodes=episodes, positions=positions,
+                             codec=codec, max_ticks=max_ticks, seed=seed, num_inference_steps=num_inference_steps,
+                             cancel=cancel)
+    finally:
+        torch.set_num_threads(threads_before)
+
+
+def _rollouts(loaded: LoadedPolicy, *, task: str, embodiment: str, episodes: int, positions: int,
+              codec: LatentCodec | None, max_ticks: int, seed: int, num_inference_steps: int | None,
+              cancel) -> Iterator[EpisodeOutcome]:
+    from lad_core.policy.rollout import PolicyRunner
+    from lad_core.sim.env import SimConfig, SimEnv
+
     lowdim, cameras = _policy_needs(loaded)
     obs_cfg = loaded.config.policy.observation
     sim_cfg = SimConfig(embodiment, task=task, cameras=tuple(cameras), image_size=tuple(obs_cfg.image_size))
