@@ -300,7 +300,7 @@ class RolloutPanel(QtWidgets.QWidget):
         self.safety_log.clear()
         self.arm.clear()
         self._make_hand_view(console.setup.embodiment)
-        self.scene.attach(console.backend)
+        self.scene.attach(console.backend, version=lambda: len(ctrl.steps))  # a new image after each command
         for b in self.buttons.values():
             b.setEnabled(True)
         self._save_settings()

@@ -24,12 +24,13 @@ class SimSceneView(QtWidgets.QLabel):
         self._last = 0
         self.hide()
 
-    def attach(self, backend) -> bool:
-        """Starts rendering `backend`'s scene when it is a sim; False (and stays hidden) for other backends."""
+    def attach(self, backend, version=None) -> bool:
+        """Starts rendering `backend`'s scene when it is a sim (again whenever `version()` changes); False (and
+        stays hidden) for other backends."""
         self.detach()
         if sim_client(backend) is None:
             return False
-        self.camera = SceneCamera(backend)
+        self.camera = SceneCamera(backend, version=version)
         self.camera.start()
         self.shown = self._last = 0
         self.setText("sim scene: rendering…")

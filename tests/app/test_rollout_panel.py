@@ -165,16 +165,19 @@ def test_policy_checkpoint_runs_one_chunk_in_the_sim(make_window, qtbot, policy_
     # The sim scene view appears in the teleop area and shows the scene's camera, rendered off the UI thread.
     scene = panel.scene
     assert scene.isVisible() and scene.parent() is not None and scene.camera.running
-    qtbot.waitUntil(lambda: scene.shown >= 2, timeout=10000)
+    qtbot.waitUntil(lambda: scene.shown >= 1, timeout=30000)  # the child process builds its mirror scene first
     image = scene.camera.latest[1]
-    assert image.shape == (180, 240, 3) and image.std() > 5  # a rendered scene, not a blank frame
+    assert image.shape == (120, 160, 3) and image.std() > 5  # a rendered scene, not a blank frame
     assert not scene.pixmap().isNull()
+    qtbot.wait(800)
+    assert scene.camera.renders == 1  # nothing moved yet: no new render holding the GIL
     qtbot.waitUntil(lambda: len(panel.arm.ghost) > 0, timeout=20000)
     n = len(ctrl.preview())
     assert ctrl.steps == [] and n >= 1  # predicted, shown, not yet executed
     panel.command("step")
     qtbot.waitUntil(lambda: ctrl.state == "paused" and len(ctrl.steps) == n, timeout=30000)
     assert {s.source for s in ctrl.steps} == {f"policy {Path(policy_checkpoint).name}"}
+    qtbot.waitUntil(lambda: scene.shown >= 2, timeout=5000)  # the arm moved: the view shows the new scene
     panel.command("start")
     qtbot.waitUntil(lambda: len(ctrl.steps) > n, timeout=30000)
     qtbot.mouseClick(w.estop_button, QtCore.Qt.LeftButton)  # the window's always-visible toolbar button
