@@ -135,8 +135,14 @@ def _load_state(path: Path, config: LatentConfig):
 
     from lad_core.latent.checkpoint import load_model
 
+    from lad_core.latent.configuration import config_from_mapping
+
     state = json.loads((path / STATE_JSON).read_text())
-    saved, now = dict(state["config"]), config.to_mapping()
+    try:  # through the current schema: a run saved before a field existed holds that field's default
+        saved = config_from_mapping(state["config"]).to_mapping()
+    except ConfigError:
+        saved = dict(state["config"])
+    now = config.to_mapping()
     saved.pop("run", None), now.pop("run", None)
     if saved != now:
         diff = sorted(k for k in set(saved) | set(now) if saved.get(k) != now.get(k))

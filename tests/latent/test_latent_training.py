@@ -142,3 +142,18 @@ def test_input_noise_changes_training_and_stays_reproducible(tiny_pairs, tmp_pat
     torch.testing.assert_close(a[key], b[key], rtol=0, atol=0)
     assert not torch.allclose(a[key], c[key])
     assert load_model(tmp_path / "a" / "model").meta["config"]["data"]["input_noise"] == {"human": 0.3}
+
+
+def test_a_run_saved_before_newer_config_fields_existed_still_resumes(tiny_pairs, tmp_path):
+    """Fields added later (e.g. stage2.lr_schedule) read as their defaults in an older run's saved config."""
+    cfg = config_from_mapping(tiny_mapping(tiny_pairs, stage1={"epochs": 1}, stage2={"epochs": 1}))
+    train(cfg, tmp_path, resume=False)
+    state_file = tmp_path / "last" / "train_state.json"
+    state = json.loads(state_file.read_text())
+    for section, key in (("data", "input_noise"), ("stage2", "lr_schedule"), ("stage2", "cross_sources")):
+        del state["config"][section][key]
+    state_file.write_text(json.dumps(state))
+    assert list(iter_training(cfg, tmp_path, resume=True)) == []  # finished: nothing left to train
+    assert (tmp_path / "model").exists()
+    with pytest.raises(ConfigError, match="different config"):  # a real difference is still refused
+        list(iter_training(cfg.with_changes(stage2={"lr_schedule": "cosine"}), tmp_path, resume=True))
