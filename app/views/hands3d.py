@@ -6,7 +6,7 @@ Three implementations share one interface (`show_frame(frame)`, `counter`, `scre
   camera; no OpenGL, so it keeps video rate under Xvfb + llvmpipe. The default on software or missing OpenGL.
 - `HandsView3D` ("gl"): pyvistaqt, one QtInteractor with one viewport per hand and linked cameras. The default on a
   hardware OpenGL renderer; on software GL its QOpenGLWidget makes Qt compose the whole window through GL.
-- `HandsView2D` ("2d"): pyqtgraph y-z projections (the palm facing the viewer), also used by small panel views.
+- `HandsView2D` ("2d"): pyqtgraph y-z projections (seen from the back of the hand), also used by small panel views.
 """
 
 from __future__ import annotations
@@ -145,7 +145,7 @@ class HandsView3D(QtWidgets.QWidget):
 
 
 class HandsView2D(QtWidgets.QWidget):
-    """Fallback: one pyqtgraph plot per hand, the y-z plane seen from the palm side."""
+    """One pyqtgraph plot per hand: the y-z plane seen from the back of the hand (-x; +y on the viewer's left)."""
 
     backend = "pyqtgraph"
 
@@ -181,7 +181,7 @@ class HandsView2D(QtWidgets.QWidget):
             if d is None:
                 continue
             bones, joints, kv, _ = self._items[name]
-            yz = d.points[:, [1, 2]] * (-1, 1)  # seen from +x: +y to the viewer's left
+            yz = d.points[:, [1, 2]] * (-1, 1)  # seen from the back of the hand (-x): +y to the viewer's left
             seg = yz[d.segments.ravel()]
             bones.setData(seg[:, 0], seg[:, 1])
             joints.setData(pos=yz)
