@@ -1,4 +1,4 @@
-"""The keyboard shortcuts, listed in a dialog (F1)."""
+"""The keyboard shortcuts and the 3D views' mouse gestures, listed in a dialog (F1)."""
 
 from __future__ import annotations
 
@@ -11,6 +11,8 @@ SHORTCUTS = (
     ("Rollout tab", (("Space / Esc", "EMERGENCY STOP"),)),
     ("Always", (("Ctrl+E", "emergency stop"), ("Ctrl+Z / Ctrl+Shift+Z", "undo / redo scale changes (Scales tab)"),
                 ("Ctrl+1..5", "switch tab"), ("F1", "this help"), ("Ctrl+Q", "quit"))),
+    ("3D hand views (mouse; all views follow)", (("drag", "orbit"), ("right/middle drag, Shift+drag", "pan"),
+                                                 ("wheel", "zoom"), ("double-click", "reset the camera"))),
 )
 
 
@@ -35,4 +37,4 @@ class ShortcutsDialog(QtWidgets.QDialog):
         lay = QtWidgets.QVBoxLayout(self)
         lay.addWidget(self.table)
         lay.addWidget(close)
-        self.resize(620, 360)
+        self.resize(620, 440)

@@ -107,6 +107,7 @@ def test_help_dialog_lists_the_window_shortcuts(make_window, qtbot):
     assert bound["quit"] == "Ctrl+Q" and "Ctrl+Q" in keys
     assert bound["help"] == "F1" and "F1" in keys
     assert {bound["space"], bound["right"], bound["left"], bound["esc"]} == {"Space", "Right", "Left", "Esc"}
+    assert keys["wheel"] == "zoom" and keys["double-click"] == "reset the camera"  # the 3D views' gestures
 
 
 def test_a_camera_vanishing_mid_recording_is_shown_and_the_frames_are_kept(make_window, qtbot, tmp_path,
