@@ -274,6 +274,14 @@ class MainWindow(QtWidgets.QMainWindow):
         tab = s.value("window/tab")
         if tab is not None:
             self.tabs.setCurrentIndex(int(tab))
+        camera = getattr(self.hands, "camera", None)  # the painted 3D view's orbit camera
+        if camera is not None and s.value("window/hands_camera"):
+            import json
+
+            try:
+                camera.set_state(json.loads(str(s.value("window/hands_camera"))))
+            except ValueError as exc:  # a hand-edited or old settings file: keep the default view, say why
+                log.warning("%s: window/hands_camera ignored: %s", s.fileName(), exc)
 
     def save_settings(self) -> None:
         s = self.settings
@@ -281,6 +289,11 @@ class MainWindow(QtWidgets.QMainWindow):
         s.setValue("window/top", self.top.saveState())
         s.setValue("window/split", self.split.saveState())
         s.setValue("window/tab", self.tabs.currentIndex())
+        camera = getattr(self.hands, "camera", None)
+        if camera is not None:
+            import json
+
+            s.setValue("window/hands_camera", json.dumps(camera.state()))
         s.setValue("recording/root", str(self.recording.model.root))
         s.setValue("recording/task", self.recording.model.task)
         s.setValue("recording/embodiment", self.recording.model.embodiment)

@@ -112,6 +112,24 @@ class OrbitCamera:
         self.distance /= factor
         self._changed()
 
+    def state(self) -> dict:
+        """The pose as plain numbers (for settings files); `set_state` restores it."""
+        return {"azimuth": self.azimuth, "elevation": self.elevation, "distance": self.distance,
+                "target": list(self.target)}
+
+    def set_state(self, state: dict) -> None:
+        """Restores a `state()`; raises ValueError naming the field when one is missing or not a finite number."""
+        try:
+            values = [float(state[k]) for k in ("azimuth", "elevation", "distance")]
+            target = tuple(float(v) for v in state["target"])
+        except (KeyError, TypeError, ValueError) as exc:
+            raise ValueError(f"camera state needs numbers azimuth, elevation, distance and target[3]: {exc}") from None
+        if len(target) != 3 or not np.isfinite([*values, *target]).all():
+            raise ValueError(f"camera state has a non-finite value or a target of {len(target)} numbers: {state}")
+        self.azimuth, self.elevation, self.distance = values
+        self.target = target
+        self._changed()
+
     def reset(self) -> None:
         self.azimuth, self.elevation, self.distance, self.target = self._home
         self._changed()

@@ -57,6 +57,20 @@ def test_camera_gestures_orbit_zoom_pan_and_reset():
     assert np.allclose(cam.eye, home_eye) and cam.revision == revision + 1
 
 
+def test_camera_state_round_trips_and_bad_states_name_the_problem():
+    cam = OrbitCamera()
+    cam.orbit(50, 20)
+    cam.pan(10, 5, H)
+    other = OrbitCamera()
+    other.set_state(cam.state())
+    assert np.allclose(other.eye, cam.eye) and np.allclose(other.basis(), cam.basis())
+    with pytest.raises(ValueError, match="distance"):
+        other.set_state({"azimuth": 0, "elevation": 0, "target": [0, 0, 0]})
+    with pytest.raises(ValueError, match="non-finite"):
+        other.set_state({**cam.state(), "azimuth": float("nan")})
+    assert np.allclose(other.eye, cam.eye)  # a refused state leaves the camera as it was
+
+
 def test_depth_sorted_orders_a_real_hand_far_to_near(real_pose_sequence):
     cam = OrbitCamera(elevation=0.0)
     d = human_drawing(real_pose_sequence[len(real_pose_sequence) // 2])

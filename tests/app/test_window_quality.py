@@ -66,9 +66,19 @@ def test_settings_survive_a_window_restart(make_window, qtbot):
     w.rollout.path.setText("/data/policies/gripper_v3")
     w.rollout.out_dir.setText("/data/rollouts")
     w.rollout._save_settings()
+    orbit = getattr(w.hands, "camera", None)  # the painted 3D view's camera
+    if orbit is not None:
+        orbit.orbit(80, -30)
+        orbit.zoom(1.5)
+        pose = orbit.state()
     w.close()
     assert not w.isVisible()
     w2 = make_window(autostart=False)
+    if orbit is not None:
+        restored = w2.hands.camera.state()
+        assert np.allclose([restored[k] for k in ("azimuth", "elevation", "distance")],
+                           [pose[k] for k in ("azimuth", "elevation", "distance")])
+        assert np.allclose(restored["target"], pose["target"]) and restored != type(orbit)().state()
     assert w2.tabs.currentWidget() is w2.latent
     assert (w2.width(), w2.height()) == (1234, 876)
     assert w2.recording.model.task == "pour_water" and w2.recording.task.text() == "pour_water"
