@@ -166,7 +166,7 @@ class RolloutPanel(QtWidgets.QWidget):
         row3.addStretch(1)
 
         self.arm = ArmView()
-        from app.views.hands3d import HandsView2D
+        from app.views.orbit3d import OrbitHandsView
 
         self.hand_holder = QtWidgets.QVBoxLayout()
         self.hand = None
@@ -190,7 +190,7 @@ class RolloutPanel(QtWidgets.QWidget):
         body.addWidget(logs)
         body.setStretchFactor(0, 2)
         body.setStretchFactor(1, 1)
-        self._HandsView2D = HandsView2D
+        self._HandView = OrbitHandsView
 
         self.out_dir = QtWidgets.QLineEdit(str(s("rollout/out", "") or out_dir or Path.cwd() / "data" / "rollouts"))
         row4 = QtWidgets.QHBoxLayout()
@@ -319,7 +319,7 @@ class RolloutPanel(QtWidgets.QWidget):
         except Exception:  # noqa: BLE001 - a backend robot without a drawable embodiment: arm view only
             self._hand_geometry = None
             return
-        self.hand = self._HandsView2D([name, "next chunk end"])
+        self.hand = self._HandView([name])
         self.hand_holder.addWidget(self.hand)
 
     def _save_settings(self) -> None:
@@ -439,10 +439,7 @@ class RolloutPanel(QtWidgets.QWidget):
             if joints is not None and len(np.atleast_1d(joints)) == len(state.joints):
                 frame.ghosts[name] = DrawnHand(self._hand_geometry.draw(joints))
             self.hands_frame = frame
-            own = HandsFrame(robots=dict(frame.robots))
-            if name in frame.ghosts:
-                own.robots["next chunk end"] = frame.ghosts[name]
-            self.hand.show_frame(own)
+            self.hand.show_frame(frame)  # the robot, and over it the next chunk's end as a ghost
 
     # ------------------------------------------------------------------------------------------- teardown
     @property

@@ -98,7 +98,8 @@ def test_replay_preview_step_estop_takeover_and_save(make_window, qtbot, replay_
     assert ctrl.steps == [] and ctrl.state == "idle"
     first_ghost = panel.arm.ghost.copy()
     assert np.allclose(first_ghost[:, 0], 0.001 * np.arange(1, 9))  # the recorded commands, +x 1 mm per step
-    assert "next chunk end" in panel.hand.names
+    assert panel.hand.names == ["gripper"]
+    qtbot.waitUntil(lambda: "gripper" in panel.hand._ghosts, timeout=3000)  # the chunk's end over the robot
     # The main window's hand views show the rollout's robot too, the next chunk's end as a ghost over it.
     qtbot.waitUntil(lambda: panel.hands_frame is not None and "gripper" in panel.hands_frame.ghosts, timeout=3000)
     preview = panel.hands_frame.ghosts["gripper"].drawing
