@@ -12,7 +12,7 @@ def register(subparsers) -> None:
     p.add_argument("--camera", metavar="N", type=int, help="track webcam N")
     p.add_argument("--source", metavar="SPEC", help="any frame source spec (default: the last one used, else synthetic)")
     p.add_argument("--data", metavar="DIR", help="episode folder for recording")
-    p.add_argument("--view", choices=("auto", "3d", "2d"), help="hand views: pyvista 3D, pyqtgraph 2D, or auto (default)")
+    p.add_argument("--view", choices=("auto", "3d", "gl", "2d"), help="hand views: 3d (painted), gl (pyvista), 2d, or auto")
     p.add_argument("--quit-after", type=float, metavar="S", help="close after S seconds (smoke runs)")
     p.set_defaults(func=_run)
 
