@@ -32,8 +32,19 @@ def test_gripper_width_sweep_opens_the_human_hand(committed_model):
     assert s["aperture_mm"][0] < 25.0 < 60.0 < s["aperture_mm"][-1], s
 
 
+def test_gripper_width_sweep_opens_the_robot_hands_overall(committed_model):
+    """Faive and mimic open with the width too (Spearman, not yet monotone step by step: see the xfail below).
+    The earlier checkpoint, trained with the gripper as a cross-term source, closed the Faive hand instead."""
+    from lad_core.latent.metrics import gripper_sweep
+
+    sweep = gripper_sweep(committed_model, steps=21)
+    for hand in ("faive", "mimic"):
+        s = sweep[hand]
+        assert s["spearman"] > 0.4 and s["opening_mm"] > 25.0, (hand, s)
+
+
 @pytest.mark.xfail(strict=True, reason="target not met by the CPU model (docs/latent.md): the sweep is not "
-                   "monotonic for every hand (Faive aperture falls with the width)")
+                   "monotonic for every hand (Faive/mimic apertures step back by 5-8 mm along the sweep)")
 def test_gripper_width_sweep_opens_every_hand_monotonically(committed_model):
     from lad_core.latent.metrics import gripper_sweep
 
@@ -66,8 +77,15 @@ def test_held_out_real_poses_cross_reconstruct_far_better_than_the_mean_pose(com
 
 
 @pytest.mark.shared_data
+def test_held_out_real_poses_within_8mm_of_direct_retargeting(committed_model, real_pose_sequence):
+    """Where the committed model stands (docs/latent.md: 6.6 / 7.5 mm); the 5 mm target is the xfail below."""
+    res = _real_targets(committed_model, real_pose_sequence)
+    assert res["human->mimic_mm"] <= 8.0 and res["human->faive_mm"] <= 8.0, res
+
+
+@pytest.mark.shared_data
 @pytest.mark.xfail(strict=True, reason="target not met by the CPU model (docs/latent.md): human -> mimic/faive "
-                   "fingertip error on the held-out real poses is above 5 mm")
+                   "fingertip error on the held-out real poses is 6.6 / 7.5 mm, above 5 mm")
 def test_held_out_real_poses_within_5mm_of_direct_retargeting(committed_model, real_pose_sequence):
     res = _real_targets(committed_model, real_pose_sequence)
     assert res["human->mimic_mm"] <= 5.0 and res["human->faive_mm"] <= 5.0, res
