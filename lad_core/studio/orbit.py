@@ -153,7 +153,8 @@ class Primitives:
 
 def depth_sorted(drawing: HandDrawing, camera: OrbitCamera, width: float, height: float) -> Primitives:
     """The bones, keyvectors (palm -> fingertip pairs) and joints of `drawing`, projected by `camera` into a
-    `width` x `height` viewport and sorted far to near; primitives behind the camera are dropped."""
+    `width` x `height` viewport and sorted far to near; primitives behind the camera or touching a non-finite point
+    (a landmark that was not seen) are dropped."""
     uv, depth = camera.project(drawing.points, width, height)
     seg = np.asarray(drawing.segments, dtype=np.int64).reshape(-1, 2)
     kinds = [np.full(len(seg), BONE), np.full(len(uv), JOINT)]
@@ -171,6 +172,8 @@ def depth_sorted(drawing: HandDrawing, camera: OrbitCamera, width: float, height
         visible.append(np.minimum(kdepth[pairs[:, 0]], kdepth[pairs[:, 1]]) > 0)
     kind, a_, b_, dd = np.concatenate(kinds), np.concatenate(a), np.concatenate(b), np.concatenate(d)
     keep = np.concatenate(visible)
+    finite = np.isfinite(np.concatenate(d)) & np.isfinite(np.concatenate(a)).all(1)
+    keep &= finite & np.isfinite(np.concatenate(b)).all(1)
     kind, a_, b_, dd = kind[keep], a_[keep], b_[keep], dd[keep]
     # Far to near; at equal depth bones first, joints last (a joint sits on top of its bones).
     order = np.lexsort((kind, -dd))

@@ -90,13 +90,17 @@ def test_depth_sorted_orders_a_real_hand_far_to_near(real_pose_sequence):
     assert {BONE, KEYVECTOR} <= set(prim.kind.tolist())
 
 
-def test_primitives_behind_the_camera_are_dropped():
+def test_primitives_behind_the_camera_or_not_seen_are_dropped():
     cam = OrbitCamera(azimuth=0.0, elevation=0.0, distance=0.3, target=(0.0, 0.0, 0.0))
     pts = np.array([[0.0, 0.0, 0.0], [0.5, 0.0, 0.0], [0.0, 0.05, 0.0]])  # the second is behind the eye
     from lad_core.studio.geometry import HandDrawing
 
     prim = depth_sorted(HandDrawing(pts, np.array([[0, 1], [0, 2]])), cam, W, H)
     assert (prim.kind == BONE).sum() == 1 and (prim.kind == JOINT).sum() == 2
+    pts[2] = np.nan  # a point that was not seen: its joint and bone are dropped, the rest is drawn
+    prim = depth_sorted(HandDrawing(pts, np.array([[0, 1], [0, 2]])), cam, W, H)
+    assert (prim.kind == BONE).sum() == 0 and (prim.kind == JOINT).sum() == 1
+    assert np.isfinite(prim.shade).all() and np.isfinite(prim.a).all()
 
 
 # --------------------------------------------------------------------------------------------- the widget
