@@ -85,6 +85,7 @@ class HandsView3D(QtWidgets.QWidget):
         lay.setContentsMargins(0, 0, 0, 0)
         lay.addWidget(self.plotter.interactor)
         self._meshes: dict[str, tuple] = {}
+        self._ghosts: dict[str, tuple] = {}  # name -> (bones mesh, actor, point count): previews drawn translucent
         self._pv = pv
         for i, name in enumerate(self.names):
             self.plotter.subplot(0, i)
@@ -133,9 +134,37 @@ class HandsView3D(QtWidgets.QWidget):
                 kv.points[:] = d.kv_points
                 kv.GetPoints().Modified()
             changed = True
+        changed |= self._show_ghosts(getattr(frame, "ghosts", None) or {})
         if changed:
             self.plotter.ren_win.Render()
             self.counter.tick()
+
+    def _show_ghosts(self, ghosts: dict) -> bool:
+        """Updates the translucent preview skeletons; hides those the frame has none for. True when any changed."""
+        changed = False
+        for i, name in enumerate(self.names):
+            g = ghosts.get(name)
+            entry = self._ghosts.get(name)
+            if g is None:
+                if entry is not None and entry[1].GetVisibility():
+                    entry[1].SetVisibility(False)
+                    changed = True
+                continue
+            d = g.drawing
+            if entry is None or entry[2] != len(d.points):
+                if entry is not None:
+                    self.plotter.subplot(0, i)
+                    self.plotter.remove_actor(entry[1])
+                self.plotter.subplot(0, i)
+                cells = np.hstack([np.full((len(d.segments), 1), 2), d.segments]).ravel()
+                mesh = self._pv.PolyData(d.points.copy(), lines=cells)
+                actor = self.plotter.add_mesh(mesh, color="white", opacity=0.4, line_width=4, reset_camera=False)
+                entry = self._ghosts[name] = (mesh, actor, len(d.points))
+            entry[0].points[:] = d.points
+            entry[0].GetPoints().Modified()
+            entry[1].SetVisibility(True)
+            changed = True
+        return changed
 
     def screenshot(self, path: str) -> None:
         self.plotter.screenshot(path)

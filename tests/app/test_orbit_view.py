@@ -208,3 +208,22 @@ def test_views_are_chosen_by_name_and_auto_paints_3d_on_software_opengl(qtbot):
     auto, note = make_hands_view(["human", "gripper"], prefer="auto")
     qtbot.addWidget(auto)
     assert isinstance(auto, OrbitHandsView) and "software OpenGL" in note
+
+
+@pytest.mark.gui
+def test_opengl_view_draws_and_hides_preview_ghosts(qtbot):
+    pytest.importorskip("pyvistaqt")
+    from app.views.hands3d import HandsFrame, HandsView3D
+
+    view = HandsView3D(["mimic", "gripper"])
+    qtbot.addWidget(view)
+    live = _frame(["mimic", "gripper"], 0.2)
+    ghost = _frame(["mimic"], 0.9).robots
+    view.show_frame(HandsFrame(robots=live.robots, ghosts=ghost))
+    mesh, actor, _ = view._ghosts["mimic"]
+    assert actor.GetVisibility() and np.allclose(mesh.points, ghost["mimic"].drawing.points)
+    assert "gripper" not in view._ghosts
+    count = view.counter.count
+    view.show_frame(HandsFrame(robots=live.robots))
+    assert not actor.GetVisibility() and view.counter.count == count + 1
+    view.close_view()
