@@ -92,6 +92,18 @@ def test_eval_moves_the_robot_with_decoded_commands(sim_trained):
     assert outcome.arm_path_m > 0.02, outcome
 
 
+def test_eval_runs_torch_on_the_checkpoints_thread_count(sim_trained):
+    _cfg, _out, result = sim_trained
+    loaded = load_policy(result.checkpoint)
+    assert loaded.config.run.num_threads == 1
+    torch.set_num_threads(2)
+    seen = []
+    for _outcome in iter_evaluate(loaded, task="cube_in_box", embodiment="gripper", episodes=2,
+                                  codec=codec_for(loaded), max_ticks=2):
+        seen.append(torch.get_num_threads())
+    assert seen == [1, 1] and torch.get_num_threads() == 2  # restored afterwards
+
+
 def test_summary_is_mean_and_std_over_placements():
     def o(i, pos, ok):
         return EpisodeOutcome(i, pos, 10 + pos, i // 3, ok, 5, (0.5, -0.1 * pos), 0.0, 0.1)
