@@ -192,7 +192,7 @@ class _TrainFields:
 
 def resolve_paths(cfg: TrainConfig, base: Path) -> TrainConfig:
     def fix(p: str | None) -> str | None:
-        return None if p is None or Path(p).is_absolute() else str(base / p)
+        return p if p is None or Path(p).is_absolute() else str(base / p)
 
     datasets = tuple(dataclasses.replace(d, path=fix(d.path)) for d in cfg.datasets)
     latent = cfg.latent and dataclasses.replace(cfg.latent, path=fix(cfg.latent.path))

@@ -50,3 +50,17 @@ def test_shipped_config_builds(path):
     assert policy.num_parameters() > 0 and cfg.to_dict() == before
     for d in cfg.datasets:  # relative paths resolved against the file's folder
         assert d.path is None or Path(d.path).is_absolute()
+
+
+def test_absolute_and_relative_paths_in_a_config_file(tmp_path):
+    """A relative dataset path resolves against the YAML's folder; an absolute one is kept as written."""
+    elsewhere = tmp_path / "data" / "gripper"
+    text = (f"policy: {{type: transformer, action: {{end_effector: explicit, end_effector_dim: 1}}}}\n"
+            f"datasets:\n"
+            f"  - {{name: a, embodiment: gripper, path: {elsewhere}}}\n"
+            f"  - {{name: b, embodiment: gripper, path: demos/gripper}}\n")
+    (tmp_path / "cfgs").mkdir()
+    cfg_file = tmp_path / "cfgs" / "run.yaml"
+    cfg_file.write_text(text)
+    cfg = load_train_config(cfg_file)
+    assert [d.path for d in cfg.datasets] == [str(elsewhere), str(tmp_path / "cfgs" / "demos" / "gripper")]
