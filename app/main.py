@@ -42,7 +42,7 @@ def run(args: argparse.Namespace) -> int:
     from app.window import MainWindow
     from lad_core.studio.session import TeleopSession
 
-    session = TeleopSession(source)
+    session = TeleopSession(source, retarget_process=True)  # retargeting off the UI's GIL (benchmarks/README.md)
     window = MainWindow(session, settings, data_dir=args.data, view=args.view)
     splash.close()
     window.show()

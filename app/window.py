@@ -313,6 +313,6 @@ class MainWindow(QtWidgets.QMainWindow):
         for panel in (self.recording, self.training, self.rollout, self.scales, self.latent):
             panel.close_panel()
         self._unsub_tuning()
-        self.session.stop()
+        getattr(self.session, "close", self.session.stop)()  # close() also ends a retarget process
         self.bridge.close()
         self.hands.close_view()

@@ -1,7 +1,7 @@
 """LAD Studio live session: UI-thread stalls (a 10 ms timer probe) and hand-view updates per second.
 
     xvfb-run -a -s "-screen 0 1600x1000x24" env QT_QPA_PLATFORM=xcb .venv/bin/python benchmarks/bench_studio.py \
-        [--seconds 10] [--view auto|3d|gl|2d]
+        [--seconds 10] [--view auto|3d|gl|2d] [--retarget process|thread]
 
 Prints one JSON line. The window runs on the synthetic source with every registered robot.
 """
@@ -16,7 +16,8 @@ import tempfile
 import time
 
 
-def measure(seconds: float = 10.0, view: str = "auto", warmup: float = 2.0) -> dict:
+def measure(seconds: float = 10.0, view: str = "auto", warmup: float = 2.0, retarget: str = "process") -> dict:
+    """retarget: "process" (the studio's default: a child process) or "thread" (the session's own thread)."""
     import numpy as np
     from PySide6 import QtCore, QtWidgets
 
@@ -26,9 +27,13 @@ def measure(seconds: float = 10.0, view: str = "auto", warmup: float = 2.0) -> d
     app = QtWidgets.QApplication.instance() or QtWidgets.QApplication([])
     tmp = tempfile.mkdtemp(prefix="lad-bench-studio-")
     settings = QtCore.QSettings(os.path.join(tmp, "s.ini"), QtCore.QSettings.IniFormat)
-    w = MainWindow(TeleopSession("synthetic"), settings, data_dir=os.path.join(tmp, "ep"),
-                   history_path=os.path.join(tmp, "runs.json"), view=view)
+    session = TeleopSession("synthetic", retarget_process=retarget == "process")
+    w = MainWindow(session, settings, data_dir=os.path.join(tmp, "ep"), history_path=os.path.join(tmp, "runs.json"),
+                   view=view)
     w.show()
+    while retarget == "process" and w.session.latest() is None:  # the child builds its retargeters first
+        app.processEvents(QtCore.QEventLoop.AllEvents, 50)
+        time.sleep(0.01)
     gaps: list[float] = []
     last = [None]
     marks = {}
@@ -61,7 +66,7 @@ def measure(seconds: float = 10.0, view: str = "auto", warmup: float = 2.0) -> d
     w.shutdown()
     g = np.array(gaps) * 1e3
     dt = marks["t1"] - marks["t0"]
-    return {"seconds": round(dt, 2), "view": backend, "max_stall_ms": round(float(g.max()), 1),
+    return {"seconds": round(dt, 2), "view": backend, "retarget": retarget, "max_stall_ms": round(float(g.max()), 1),
             "p99_gap_ms": round(float(np.percentile(g, 99)), 1),
             "view_fps": round((marks["views1"] - marks["views"]) / dt, 1),
             "session_fps": round((marks["seq1"] - marks["seq"]) / dt, 1),
@@ -73,8 +78,10 @@ def main() -> None:
     p = argparse.ArgumentParser(description=__doc__)
     p.add_argument("--seconds", type=float, default=10.0)
     p.add_argument("--view", default="auto", choices=("auto", "3d", "gl", "2d"))
+    p.add_argument("--retarget", default="process", choices=("process", "thread"),
+                   help="where the session retargets: a child process (the studio's default) or its own thread")
     args = p.parse_args()
-    out = measure(args.seconds, args.view)
+    out = measure(args.seconds, args.view, retarget=args.retarget)
     out["machine"] = {"platform": platform.platform(), "python": platform.python_version(), "cpus": os.cpu_count(),
                       "load": os.getloadavg()[0], "display": os.environ.get("DISPLAY", "")}
     print(json.dumps(out))

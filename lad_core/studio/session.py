@@ -5,7 +5,11 @@ the session's own thread, packed into `StudioFrame`s that a view reads with `lat
     session.start()                            # False (and an "error" event) when the source cannot open
     frame = session.latest()                   # newest StudioFrame or None
     session.set_scales("mimic", scales)        # used from the very next frame on
-    session.stop()
+    session.stop()                             # (re)start again later; close() also ends the retarget process
+
+`TeleopSession(..., retarget_process=True)` (what the studio uses) retargets in a child process
+(lad_core.studio.retarget_worker), started by the session thread on its first start and kept across restarts, so
+that the many small numpy calls of four retargeters do not hold the GIL against the UI thread.
 
 Events (`session.events.subscribe(kind, fn)`):
     "frame"(StudioFrame)   on the session thread, once per processed frame
@@ -98,7 +102,7 @@ def _source_options(spec: str) -> dict:
 class TeleopSession:
     """robots: embodiment names to retarget to (default: every registered hand and gripper)."""
 
-    def __init__(self, source: str = "synthetic", robots: list[str] | None = None):
+    def __init__(self, source: str = "synthetic", robots: list[str] | None = None, retarget_process: bool = False):
         from lad_core.retarget import build_retargeter
 
         self.source_spec = source
@@ -123,6 +127,8 @@ class TeleopSession:
         self._stop = threading.Event()
         self._seq = 0
         self.error: BaseException | None = None
+        self.retarget_process = bool(retarget_process)
+        self._worker = None  # RetargetWorker, made by the session thread when retarget_process
 
     # ------------------------------------------------------------------------------------------- scales
     @property
@@ -198,6 +204,8 @@ class TeleopSession:
     def _loop(self) -> None:
         pipeline, last_t, fps = self._pipeline, None, 0.0
         try:
+            if self.retarget_process:
+                self._ensure_worker()
             while not self._stop.is_set():
                 tracked = pipeline.get(timeout=0.05)
                 if tracked is None:
@@ -217,6 +225,27 @@ class TeleopSession:
         finally:
             self.events.emit("finished")
 
+    def _ensure_worker(self) -> None:
+        """Starts the retarget process (once; kept across restarts) or resets its retargeters' state."""
+        from lad_core.studio.retarget_worker import RetargetWorker
+
+        if self._worker is not None and not self._worker.alive:
+            self._worker.close()
+            self._worker = None
+        if self._worker is None:
+            self._worker = RetargetWorker(self.robots)
+            for name, values in self.default_scales().items():  # scales set before it existed
+                self._worker.set_scales(name, values)
+        else:
+            self._worker.reset()
+
+    def close(self) -> None:
+        """stop(), then end the retarget process."""
+        self.stop()
+        if self._worker is not None:
+            self._worker.close()
+            self._worker = None
+
     def process(self, tracked: TrackedFrame, fps: float = 0.0) -> StudioFrame:
         """Retarget one tracked frame to every robot (the session thread calls this; tests may call it directly)."""
         from lad_core.kinematics import human_keyvectors
@@ -225,6 +254,8 @@ class TeleopSession:
             pending, self._pending_scales = self._pending_scales, {}
         for name, values in pending.items():
             self.retargeters[name].scales = values
+            if self._worker is not None:
+                self._worker.set_scales(name, values)
         image = None
         if self._source is not None and self._source.latest_image is not None:
             idx, img = self._source.latest_image
@@ -232,7 +263,15 @@ class TeleopSession:
         human = hkv = None
         robots: dict[str, RobotFrame] = {}
         latency = sum(tracked.timings.values()) * 1e3
-        if tracked.has_pose:
+        if tracked.has_pose and self._worker is not None:
+            human = human_drawing(tracked.canonical)
+            hkv = human_keyvectors(human.points)
+            for name, res in self._worker.step(tracked.canonical).items():
+                latency += res.latency_ms
+                drawing = HandDrawing(res.points, self.geometry[name].segments, res.kv_points)
+                robots[name] = RobotFrame(res.qpos, drawing, res.converged, res.latency_ms, res.residuals,
+                                          res.scaled_keyvectors)
+        elif tracked.has_pose:
             human = human_drawing(tracked.canonical)
             hkv = human_keyvectors(human.points)
             for name, r in self.retargeters.items():
