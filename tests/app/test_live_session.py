@@ -28,7 +28,7 @@ def test_live_session_with_3d_views_has_no_ui_stall_and_keeps_video_rate():
         from bench_studio import measure
     finally:
         sys.path.pop(0)
-    out = measure(seconds=10.0, view="auto", warmup=2.0)
+    out = measure(seconds=10.0, view="auto", warmup=2.0)  # retargeting in a child process, as lad-studio does
     if software_opengl() is not None:
         assert out["view"] == "qpainter-3d", out  # auto's choice on software OpenGL is the painted 3D view
     assert out["view"] != "pyqtgraph", out  # 3D, not the 2D projections
