@@ -20,7 +20,8 @@ Safety guarantees
       policy), the robot holds, a ``watchdog`` safety event is logged and the rollout pauses. The hung call is
       abandoned (its late result is discarded); ``start()`` asks the source again from a new fetch thread.
     - every step passes ``SafetyLayer.filter`` against the state read in the same tick.
-    - a backend error holds (best effort), logs a ``fault`` and moves to ``fault``; ``reset()`` recovers.
+    - a backend error holds (best effort), logs a ``fault`` and moves to ``fault``; ``reset()`` recovers. The same
+      error on every later tick (a robot that is gone) is reported once.
 
 Events (``subscribe(listener)``; fired in the control loop, the fetch thread or the calling thread; a listener's
 exception is logged): ``state`` {state, reason}, ``chunk_preview`` {chunk}, ``chunk_started`` {chunk},
@@ -121,6 +122,7 @@ class RolloutController:
         self.outcome: bool | None = None
         self.last_estop_latency: tuple[int, float] | None = None  # (ticks, ms) of the latest halt
         self._last_tick_ms: float | None = None
+        self._last_fault: str | None = None  # the latest backend error reported (not repeated while faulted)
 
     # -- events ----------------------------------------------------------------------------------------------
     def subscribe(self, listener: Callable[[RolloutEvent], None]) -> Callable[[], None]:
@@ -367,13 +369,17 @@ class RolloutController:
                 return
             self._run_step(state, t)
         except Exception as exc:
-            log.exception("control tick failed")
             try:
                 self.backend.stop()
             except Exception:
                 pass
-            self.safety.log.record(FAULT, "rollout", f"backend error: {type(exc).__name__}: {exc}")
-            self._emit("fault", error=f"{type(exc).__name__}: {exc}")
+            error = f"{type(exc).__name__}: {exc}"
+            if self._state == FAULTED and error == self._last_fault:
+                return  # the same failure every tick (e.g. a robot process that died): reported once
+            self._last_fault = error
+            log.exception("control tick failed")
+            self.safety.log.record(FAULT, "rollout", f"backend error: {error}")
+            self._emit("fault", error=error)
             self._set_state(FAULTED, "backend error")
         finally:
             self._last_tick_ms = (time.monotonic() - t) * 1000.0
