@@ -65,16 +65,50 @@ def _base_frame(tilt: float) -> np.ndarray:
     return np.stack([x, np.cross(z, x), z], axis=-1)
 
 
-def articulate(angles) -> np.ndarray:
-    """(..., 20) joint angles -> (..., 21, 3) canonical landmarks of a right hand (metres)."""
+def default_geometry() -> tuple[np.ndarray, np.ndarray]:
+    """The model hand's (bases (5, 3), lengths (5, 3)), metres: chain bases (thumb CMC, MCPs) and bone lengths."""
+    return (np.array([_BASE[f] for f in FINGERS], dtype=np.float64),
+            np.array([_LENGTHS[f] for f in FINGERS], dtype=np.float64))
+
+
+def _check_geometry(geometry, batch: tuple[int, ...]) -> tuple[np.ndarray, np.ndarray]:
+    try:
+        bases, lengths = (np.asarray(g, dtype=np.float64) for g in geometry)
+    except (TypeError, ValueError) as exc:
+        raise InputError(f"hand geometry: expected a pair (bases, lengths) of arrays, got "
+                         f"{type(geometry).__name__}") from exc
+    for name, arr in (("bases", bases), ("lengths", lengths)):
+        if arr.shape[-2:] != (5, 3) or not np.isfinite(arr).all():
+            raise InputError(f"hand geometry: {name} must be finite (..., 5, 3), got shape {arr.shape}")
+        try:
+            np.broadcast_shapes(arr.shape[:-2], batch)
+        except ValueError as exc:
+            raise InputError(f"hand geometry: {name} batch shape {arr.shape[:-2]} does not broadcast to the angles' "
+                             f"{batch}") from exc
+    if (lengths <= 0).any():
+        raise InputError("hand geometry: bone lengths must be > 0")
+    return bases, lengths
+
+
+def articulate(angles, geometry=None) -> np.ndarray:
+    """(..., 20) joint angles -> (..., 21, 3) canonical landmarks of a right hand (metres).
+
+    geometry: optional (bases, lengths), each (..., 5, 3) broadcastable to the angles' batch: per finger (thumb,
+    index, middle, ring, little) the chain base (thumb CMC, finger MCP) and the three bone lengths. None: the
+    model hand of this module (``default_geometry()``).
+    """
     a = np.asarray(angles, dtype=np.float64)
     if a.shape[-1:] != (NUM_ANGLES,) or not np.isfinite(a).all():
         raise InputError(f"hand angles: expected finite (..., {NUM_ANGLES}), got shape {a.shape}")
+    if geometry is not None:
+        bases, lengths = _check_geometry(geometry, a.shape[:-1])
+        a = np.broadcast_to(a, np.broadcast_shapes(a.shape[:-1], bases.shape[:-2], lengths.shape[:-2]) + (NUM_ANGLES,))
     out = np.zeros(a.shape[:-1] + (21, 3))
     for i, finger in enumerate(FINGERS):
         q = a[..., 4 * i : 4 * i + 4]
         first = _FIRST_LANDMARK[finger]
-        base = np.asarray(_BASE[finger])
+        base = np.asarray(_BASE[finger]) if geometry is None else bases[..., i, :]
+        bone_lengths = _LENGTHS[finger] if geometry is None else [lengths[..., i, k, None] for k in range(3)]
         frame = np.broadcast_to(_base_frame(_REST_TILT[finger]), a.shape[:-1] + (3, 3))
         if finger == "thumb":
             # Abduction about the palm normal (towards -y, across the palm), then flexion out of the palm plane.
@@ -83,7 +117,7 @@ def articulate(angles) -> np.ndarray:
             rot = frame @ _rot_x(-q[..., 0]) @ _rot_y(q[..., 1])
         pos = np.broadcast_to(base, a.shape[:-1] + (3,))
         out[..., first, :] = pos
-        for k, length in enumerate(_LENGTHS[finger]):
+        for k, length in enumerate(bone_lengths):
             if k > 0:
                 rot = rot @ _rot_y(q[..., k + 1])
             pos = pos + length * rot[..., :, 2]

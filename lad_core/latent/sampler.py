@@ -14,9 +14,14 @@ A pose is drawn in four steps (all documented, with measured figures, in docs/la
 3. **Thumb opposition**: in pinch, tripod and lateral poses the thumb angles interpolate with ``c`` from the open
    thumb to the thumb pose that brings its tip onto the target finger (the model's ``pinch_*`` poses, solved once
    by least squares), so the tip-to-tip distance sweeps from wide open to contact.
-4. **Noise**: Gaussian joint noise, clipping to the anatomical limits, a hand-size scale (uniform 0.9-1.15 around
-   the model hand, covering the real recording's 9.7 cm wrist-to-middle-MCP), a small random wrist-frame rotation
-   and per-landmark jitter (MediaPipe-like, millimetres).
+4. **Hand geometry** (``geometry="measured"``, the default): per pose, the chain bases (thumb CMC, MCPs) and the
+   15 bone lengths are drawn around the centre, and with the spread, measured on OTHER people's hands
+   (resources/latent_hand_geometry.yaml, written by scripts/measure_hand_geometry.py: MediaPipe world landmarks
+   of 24 hands, none from the held-out recording), in units of the palm length; the palm length is the measured
+   mean times a hand-size factor (uniform ``size_range``). ``geometry="model"`` is the earlier sampler: every
+   hand is the parametric model hand (measured on the held-out recording) times the size factor.
+5. **Noise**: Gaussian joint noise, clipping to the anatomical limits, a small random wrist-frame rotation and
+   per-landmark jitter (MediaPipe-like, millimetres).
 
 Everything is a pure function of the seed: ``SyntheticPoseSampler(config).sample(n, seed)``.
 """
@@ -37,6 +42,8 @@ from lad_core.embodiments.human_model import (
 )
 from lad_core.errors import ConfigError
 
+GEOMETRIES = ("measured", "model")
+
 FAMILIES = ("open", "power", "fist", "pinch", "tripod", "lateral", "gesture", "uniform")
 _DEFAULT_WEIGHTS = {"open": 0.12, "power": 0.16, "fist": 0.08, "pinch": 0.24, "tripod": 0.08, "lateral": 0.06,
                     "gesture": 0.16, "uniform": 0.10}  # fmt: skip
@@ -49,7 +56,9 @@ class SamplerConfig:
     families: dict[str, float] = field(default_factory=lambda: dict(_DEFAULT_WEIGHTS))
     joint_noise: float = 0.06  # std of independent per-angle noise
     synergy_noise: float = 0.12  # std of a finger's closure around the family's closure
-    size_range: tuple[float, float] = (0.9, 1.15)  # uniform hand-size scale
+    size_range: tuple[float, float] = (0.85, 1.15)  # uniform hand-size scale (of the measured mean palm length)
+    geometry: str = "measured"  # "measured": other people's proportions, drawn per pose; "model": the model hand
+    geometry_spread: float = 1.0  # multiplier of the measured per-parameter std (0: every hand is the centre hand)
     wrist_rotation_deg: float = 4.0  # std of the wrist-frame rotation angle
     landmark_noise: float = 0.0015  # std of per-landmark jitter
 
@@ -65,7 +74,10 @@ class SamplerConfig:
         lo, hi = self.size_range
         if not 0 < lo <= hi:
             raise ConfigError(f"size_range must be 0 < low <= high, got {self.size_range}", field="sampler.size_range")
-        for name in ("joint_noise", "synergy_noise", "wrist_rotation_deg", "landmark_noise"):
+        if self.geometry not in GEOMETRIES:
+            raise ConfigError(f"unknown geometry {self.geometry!r}; known: {', '.join(GEOMETRIES)}",
+                              field="sampler.geometry")
+        for name in ("joint_noise", "synergy_noise", "wrist_rotation_deg", "landmark_noise", "geometry_spread"):
             if getattr(self, name) < 0:
                 raise ConfigError(f"must be >= 0, got {getattr(self, name)}", field=f"sampler.{name}")
 
@@ -76,6 +88,8 @@ class SampledPoses:
     angles: np.ndarray  # (N, 20) joint angles before size/frame noise
     family: np.ndarray  # (N,) int index into FAMILIES
     scale: np.ndarray  # (N,) hand-size factor
+    bases: np.ndarray | None = None  # (N, 5, 3) chain bases used (geometry="measured"), metres
+    lengths: np.ndarray | None = None  # (N, 5, 3) bone lengths used (geometry="measured"), metres
 
 
 # Finger-closure synergy: correlation of the per-finger offsets (thumb excluded), index..little.
@@ -182,13 +196,51 @@ class SyntheticPoseSampler:
             if len(idx):
                 angles[idx] = self._family(name, rng, len(idx))
         angles = clip_angles(angles + rng.normal(0.0, cfg.joint_noise, angles.shape))
-        pts = articulate(angles)
         scale = rng.uniform(*cfg.size_range, n)
-        pts = pts * scale[:, None, None]
+        bases = lengths = None
+        if cfg.geometry == "model":
+            pts = articulate(angles) * scale[:, None, None]
+        else:
+            bases, lengths = self._draw_geometry(rng, scale)
+            pts = articulate(angles, (bases, lengths))
         pts = pts @ _random_rotations(rng, n, np.deg2rad(cfg.wrist_rotation_deg)).transpose(0, 2, 1)
         jitter = rng.normal(0.0, cfg.landmark_noise, pts.shape)
         jitter[:, 0] = 0.0  # the wrist stays the origin of the canonical frame
-        return SampledPoses(landmarks=pts + jitter, angles=angles, family=family, scale=scale)
+        return SampledPoses(landmarks=pts + jitter, angles=angles, family=family, scale=scale, bases=bases,
+                            lengths=lengths)
+
+    def _draw_geometry(self, rng, scale: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Per pose (bases, lengths), each (n, 5, 3) metres: centre + spread * N(0, 1) clipped at 2 std, palm units."""
+        g = measured_geometry()
+        n, k = len(scale), self.config.geometry_spread
+        palm = g["palm_length"] * scale[:, None, None]
+        z = np.clip(rng.standard_normal((2, n, 5, 3)), -2.0, 2.0)
+        bases = (g["bases_centre"] + k * g["bases_spread"] * z[0]) * palm
+        lengths = np.maximum(g["lengths_centre"] + k * g["lengths_spread"] * z[1], 0.05) * palm
+        return bases, lengths
+
+
+_MEASURED: dict | None = None
+
+
+def measured_geometry() -> dict[str, np.ndarray | float]:
+    """The other-people geometry of resources/latent_hand_geometry.yaml (palm units; palm_length in metres)."""
+    global _MEASURED
+    if _MEASURED is None:
+        import yaml
+
+        from lad_core.paths import resource
+
+        path = resource("latent_hand_geometry.yaml")
+        try:
+            doc = yaml.safe_load(path.read_text())
+            out = {f"{key}_{part}": np.array(doc[key][part], dtype=np.float64).reshape(5, 3)
+                   for key in ("bases", "lengths") for part in ("centre", "spread")}
+            out["palm_length"] = float(doc["palm_length_m"]["mean"])
+        except (OSError, KeyError, TypeError, ValueError, yaml.YAMLError) as exc:
+            raise ConfigError(f"cannot read the sampler's hand geometry: {exc}", source=str(path)) from exc
+        _MEASURED = out
+    return _MEASURED
 
 
 def _random_rotations(rng, n: int, std: float) -> np.ndarray:
