@@ -101,6 +101,7 @@ class RolloutPanel(QtWidgets.QWidget):
         self._loader: threading.Thread | None = None
         self._closing = False
         self.last_saved: Path | None = None
+        self.sim_process = True  # the sim backend steps in a child process (False: in the studio's, for comparison)
         s = settings.value if settings is not None else (lambda _k, d=None: d)
 
         self.info = QtWidgets.QLabel(NEEDS)
@@ -233,7 +234,7 @@ class RolloutPanel(QtWidgets.QWidget):
 
         return RolloutSetup(self.path.text().strip(), backend=self.backend.currentText().strip(),
                             embodiment=self.embodiment.currentText(), task=self.task.currentText().strip(),
-                            rate_hz=float(self.rate.value()))
+                            rate_hz=float(self.rate.value()), sim_process=self.sim_process)
 
     @property
     def loading(self) -> bool:
@@ -396,6 +397,8 @@ class RolloutPanel(QtWidgets.QWidget):
         self.log.scrollToBottom()
         if ev.kind == "finished" and self.console is not None and (ok := self.console.sim_success()) is not None:
             self.log.addItem(f"sim success check: {'success' if ok else 'failure'} (mark the outcome to keep it)")
+        if ev.kind == "fault":  # e.g. the simulation's child process died or hung: say so in the window
+            self.error.emit(f"rollout fault: {ev.data.get('error', '')}")
         if ev.kind in ("fault", "estop", "watchdog", "state"):
             self.poll()
 

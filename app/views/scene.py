@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from PySide6 import QtCore, QtGui, QtWidgets
 
-from lad_core.studio.simview import SceneCamera, sim_client
+from lad_core.studio.simview import SceneCamera, sim_scene
 
 
 class SimSceneView(QtWidgets.QLabel):
@@ -28,7 +28,7 @@ class SimSceneView(QtWidgets.QLabel):
         """Starts rendering `backend`'s scene when it is a sim (again whenever `version()` changes); False (and
         stays hidden) for other backends."""
         self.detach()
-        if sim_client(backend) is None:
+        if sim_scene(backend) is None:
             return False
         self.camera = SceneCamera(backend, version=version)
         self.camera.start()

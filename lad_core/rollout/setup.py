@@ -2,7 +2,8 @@
 checkpoint or a recorded episode, and the controller with the safety layer. ``lad rollout`` and the studio's rollout
 console use the same functions.
 
-Backend specs: ``kinematic`` (fake, no physics), ``sim`` (pybullet; ``options['seed']`` + episode picks the scene),
+Backend specs: ``kinematic`` (fake, no physics), ``sim`` (pybullet; ``options['seed']`` + episode picks the scene;
+``options['process']=True`` steps it in a child process: ``lad_core.robots.sim_process``, the studio's choice),
 ``remote:ENDPOINT`` (a ``lad robot-server``), or any name in the ``lad.robot_backends`` entry points.
 """
 
@@ -24,6 +25,10 @@ def make_backend(spec: str, embodiment: str, task: str, options: dict[str, Any],
     options = dict(options)
     if spec == "sim":
         options["seed"] = int(options.get("seed", 0)) + episode
+        if options.pop("process", False):
+            from lad_core.robots.sim_process import SimProcessBackend
+
+            return SimProcessBackend(info, task=task, options=options)
     return factory.create_backend(spec, info, sim_task=task, **options)
 
 
@@ -80,7 +85,12 @@ def make_controller(backend, source, rate: float, source_timeout: float):
 
 
 def sim_success(backend) -> bool | None:
-    """The simulator's own success check, when the backend is an in-process simulation."""
+    """The simulator's own success check, when the backend is a simulation (in-process or in a child process)."""
+    if callable(getattr(backend, "success", None)):
+        try:
+            return bool(backend.success())
+        except Exception:
+            return None
     env = getattr(backend, "env", None)
     check = getattr(env, "success", None)
     try:

@@ -41,6 +41,7 @@ class RolloutSetup:
     rate_hz: float = 20.0
     source_timeout_s: float = 2.0
     seed: int = 0
+    sim_process: bool = True  # the ``sim`` backend runs in a child process (False: in this process)
 
     @property
     def is_replay(self) -> bool:
@@ -120,7 +121,9 @@ class RolloutConsole:
     @property
     def description(self) -> str:
         kind = "replay" if self.setup.is_replay else "policy"
-        return (f"{kind} {Path(self.setup.path).name} on {self.setup.backend} ({self.setup.embodiment}, "
+        pid = getattr(self.backend, "pid", None)
+        where = f" in process {pid}" if pid is not None else ""
+        return (f"{kind} {Path(self.setup.path).name} on {self.setup.backend}{where} ({self.setup.embodiment}, "
                 f"{self.backend.info.n_joints} joints) at {self.setup.rate_hz:g} Hz")
 
     # -- takeover ---------------------------------------------------------------------------------------------
@@ -188,6 +191,9 @@ def build_console(setup: RolloutSetup, options: dict[str, Any] | None = None) ->
     opts = dict(options or {})
     if setup.backend == "sim":
         opts.setdefault("realtime", True)
+        # pybullet keeps the GIL for whole physics steps: in the studio's process they stalled the UI thread
+        # (119-487 ms); a child process steps the scene while the control loop waits with the GIL released.
+        opts.setdefault("process", setup.sim_process)
     backend = make_backend(setup.backend, setup.embodiment, setup.task, opts)
     try:
         backend.connect()

@@ -4,11 +4,12 @@ pybullet holds the GIL for the whole of each call, so rendering the sim's camera
 25-90 ms per 160x120 image on the loaded 2-core dev machine) held the UI thread off just as long: measured 130-250 ms
 p99 timer gaps during a sim rollout, against 80-90 ms without the view. `SceneCamera(backend)` therefore mirrors the
 scene into a child process: its thread ("lad-studio-scene") reads every body's base pose and joint positions from
-the backend's pybullet client (a few microsecond calls), sends them to the child, which has built the same scene
+the backend's pybullet client (a few microsecond calls; with the studio's `SimProcessBackend` they are asked from
+the simulation's own child process instead), sends them to the child, which has built the same scene
 (`SimEnv` of the backend's config and seed) and renders the fixed external camera, and waits for the image with the
 GIL released. It renders only when `version()` (e.g. the number of commands executed) changed since the last image,
 at most `hz` times a second; `latest` is the newest `(index, image)`. `stop()` must come before the backend closes
-its pybullet client.
+its pybullet client (or its child).
 """
 
 from __future__ import annotations
@@ -24,6 +25,8 @@ from dataclasses import replace
 
 import numpy as np
 
+from lad_core.robots.sim_process import read_scene
+
 log = logging.getLogger(__name__)
 
 
@@ -34,18 +37,17 @@ def sim_client(backend) -> int | None:
     return client if isinstance(client, int) else None
 
 
-def read_scene(client: int) -> list[tuple]:
-    """(position, orientation, joint positions) of every body of a pybullet client, in body order."""
-    import pybullet as p
-
-    out = []
-    for i in range(p.getNumBodies(physicsClientId=client)):
-        uid = p.getBodyUniqueId(i, physicsClientId=client)
-        pos, orn = p.getBasePositionAndOrientation(uid, physicsClientId=client)
-        n = p.getNumJoints(uid, physicsClientId=client)
-        q = [s[0] for s in p.getJointStates(uid, range(n), physicsClientId=client)] if n else []
-        out.append((pos, orn, q))
-    return out
+def sim_scene(backend):
+    """(SimConfig, seed, read) of a sim backend's scene, ``read()`` returning `read_scene`'s list: from the backend's
+    own pybullet client in this process, or asked from a `SimProcessBackend`'s child. None for other backends."""
+    reader = getattr(backend, "read_scene", None)
+    config = getattr(backend, "scene_config", None)
+    if callable(reader) and config is not None:
+        return config, int(getattr(backend, "scene_seed", 0) or 0), reader
+    client = sim_client(backend)
+    if client is None:
+        return None
+    return backend.env.config, int(backend.env.seed or 0), lambda: read_scene(client)
 
 
 def apply_scene(client: int, scene: list[tuple]) -> None:
@@ -97,15 +99,14 @@ class SceneCamera:
     """Renders `backend`'s scene in a child process; `latest`, `error`, `renders` are safe to read from any thread."""
 
     def __init__(self, backend, size: tuple[int, int] = (120, 160), hz: float = 4.0, version=None):
-        client = sim_client(backend)
-        if client is None:
+        scene = sim_scene(backend)
+        if scene is None:
             raise ValueError(f"{type(backend).__name__} has no pybullet scene to render")
+        config, self.seed, self._read = scene
         self.backend = backend
-        self.client = client
         self.period = 1.0 / max(hz, 0.1)
         self.version = version or (lambda: None)
-        self.config = replace(backend.env.config, cameras=("external",), image_size=tuple(size), gui=False)
-        self.seed = int(backend.env.seed or 0)
+        self.config = replace(config, cameras=("external",), image_size=tuple(size), gui=False)
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
         self._proc = None
@@ -139,7 +140,7 @@ class SceneCamera:
                 t0 = time.monotonic()
                 version = self.version()
                 if version != rendered:
-                    self._send(read_scene(self.client))
+                    self._send(self._read())
                     reply = self._receive()
                     if reply is None:
                         return
