@@ -2,7 +2,7 @@
 
     xvfb-run -a -s "-screen 0 1600x1000x24" env QT_QPA_PLATFORM=xcb .venv/bin/python benchmarks/bench_studio.py \
         [--seconds 10] [--view auto|3d|gl|2d] [--retarget process|thread] [--rollout none|sim|sim-inprocess]
-        [--embodiment gripper|mimic|faive]
+        [--embodiment gripper|mimic|faive] [--no-live]
 
 Prints one JSON line. The window runs on the synthetic source with every registered robot. `--rollout sim` also runs
 a supervised rollout in the rollout console during the measurement: a replayed gripper episode (circles around the
@@ -69,9 +69,10 @@ def start_sim_rollout(w, app, path, in_process: bool, timeout: float = 180.0, em
 
 
 def measure(seconds: float = 10.0, view: str = "auto", warmup: float = 2.0, retarget: str = "process",
-            rollout: str = "none", embodiment: str = "gripper") -> dict:
+            rollout: str = "none", embodiment: str = "gripper", live: bool = True) -> dict:
     """retarget: "process" (the studio's default: a child process) or "thread" (the session's own thread).
-    rollout: "none", "sim" (a sim rollout in its child process) or "sim-inprocess" (stepping in this process)."""
+    rollout: "none", "sim" (a sim rollout in its child process) or "sim-inprocess" (stepping in this process).
+    live=False: the window's live session is not started (the rollout alone; view and session fps are then 0)."""
     import numpy as np
     from PySide6 import QtCore, QtWidgets
 
@@ -83,9 +84,9 @@ def measure(seconds: float = 10.0, view: str = "auto", warmup: float = 2.0, reta
     settings = QtCore.QSettings(os.path.join(tmp, "s.ini"), QtCore.QSettings.IniFormat)
     session = TeleopSession("synthetic", retarget_process=retarget == "process")
     w = MainWindow(session, settings, data_dir=os.path.join(tmp, "ep"), history_path=os.path.join(tmp, "runs.json"),
-                   view=view)
+                   view=view, autostart=live)
     w.show()
-    while retarget == "process" and w.session.latest() is None:  # the child builds its retargeters first
+    while live and retarget == "process" and w.session.latest() is None:  # the child builds its retargeters first
         app.processEvents(QtCore.QEventLoop.AllEvents, 50)
         time.sleep(0.01)
     ctrl = None
@@ -105,13 +106,17 @@ def measure(seconds: float = 10.0, view: str = "auto", warmup: float = 2.0, reta
     timer = QtCore.QTimer(interval=10, timeout=probe)
     timer.setTimerType(QtCore.Qt.PreciseTimer)
 
+    def seq():
+        frame = w.session.latest()
+        return frame.seq if frame is not None else 0
+
     def begin():
-        marks["t0"], marks["views"], marks["seq"] = time.perf_counter(), w.hands.counter.count, w.session.latest().seq
+        marks["t0"], marks["views"], marks["seq"] = time.perf_counter(), w.hands.counter.count, seq()
         marks["ticks"] = len(ctrl.steps) if ctrl is not None else 0
         timer.start()
 
     def end():
-        marks["t1"], marks["views1"], marks["seq1"] = time.perf_counter(), w.hands.counter.count, w.session.latest().seq
+        marks["t1"], marks["views1"], marks["seq1"] = time.perf_counter(), w.hands.counter.count, seq()
         marks["ticks1"] = len(ctrl.steps) if ctrl is not None else 0
         marks["rollout_state"] = ctrl.state if ctrl is not None else None
         loop.quit()
@@ -131,7 +136,7 @@ def measure(seconds: float = 10.0, view: str = "auto", warmup: float = 2.0, reta
     if ctrl is not None:
         out.update(rollout_commands_per_s=round((marks["ticks1"] - marks["ticks"]) / dt, 1),
                    rollout_state=marks["rollout_state"])
-    return out | {"seconds": round(dt, 2), "view": backend, "retarget": retarget,
+    return out | {"seconds": round(dt, 2), "view": backend, "retarget": retarget, "live": live,
                   "max_stall_ms": round(float(g.max()), 1),
             "p99_gap_ms": round(float(np.percentile(g, 99)), 1),
             "view_fps": round((marks["views1"] - marks["views"]) / dt, 1),
@@ -150,8 +155,10 @@ def main() -> None:
                    help="also run a sim rollout in the rollout console: its sim in a child process (the studio's "
                         "default) or in the studio's process")
     p.add_argument("--embodiment", default="gripper", help="the sim rollout's robot (gripper, mimic, faive)")
+    p.add_argument("--no-live", action="store_true", help="do not start the live session (the rollout alone)")
     args = p.parse_args()
-    out = measure(args.seconds, args.view, retarget=args.retarget, rollout=args.rollout, embodiment=args.embodiment)
+    out = measure(args.seconds, args.view, retarget=args.retarget, rollout=args.rollout, embodiment=args.embodiment,
+                  live=not args.no_live)
     out["machine"] = {"platform": platform.platform(), "python": platform.python_version(), "cpus": os.cpu_count(),
                       "load": os.getloadavg()[0], "display": os.environ.get("DISPLAY", "")}
     print(json.dumps(out))
