@@ -1,6 +1,6 @@
 """Synthetic human hand poses for the paired data of Eq. 1, built on the parametric hand model.
 
-A pose is drawn in four steps (all documented, with measured figures, in docs/latent.md):
+A pose is drawn in five steps (all documented, with measured figures, in docs/latent.md):
 
 1. **Grasp family** (mixture weights in :class:`SamplerConfig.families`):
    ``open`` (flat to relaxed, fingers spread or together), ``power`` (cylindrical wrap, open -> power pose),
@@ -18,8 +18,10 @@ A pose is drawn in four steps (all documented, with measured figures, in docs/la
    15 bone lengths are drawn around the centre, and with the spread, measured on OTHER people's hands
    (resources/latent_hand_geometry.yaml, written by scripts/measure_hand_geometry.py: MediaPipe world landmarks
    of 24 hands, none from the held-out recording), in units of the palm length; the palm length is the measured
-   mean times a hand-size factor (uniform ``size_range``). ``geometry="model"`` is the earlier sampler: every
-   hand is the parametric model hand (measured on the held-out recording) times the size factor.
+   mean times a hand-size factor (uniform ``size_range``, 0.85-1.15: std 0.087, between adult anthropometry's
+   0.066 and the 0.145 of MediaPipe's palm lengths over the 24 hands, which adds the detector's scale error).
+   ``geometry="model"`` with ``size_range=(0.9, 1.15)`` is the earlier sampler: every hand is the parametric
+   model hand (measured on the held-out recording) times the size factor.
 5. **Noise**: Gaussian joint noise, clipping to the anatomical limits, a small random wrist-frame rotation and
    per-landmark jitter (MediaPipe-like, millimetres).
 

@@ -39,3 +39,14 @@ def write_reference(model_dir: Path = COMMITTED_MODEL) -> None:
     ref = {"embodiments": model.embodiments, "latent_dim": model.latent_dim, "gripper_widths": widths.tolist(),
            "gripper_latents": z.tolist(), "mimic_from_gripper": model.decode("mimic", z).tolist()}
     (Path(model_dir) / "reference.json").write_text(json.dumps(ref, indent=1))
+
+
+def measure_script():
+    """scripts/measure_hand_geometry.py as a module (reads the other-people hands of ../shared/data/hands)."""
+    import importlib.util
+
+    script = Path(__file__).resolve().parents[2] / "scripts" / "measure_hand_geometry.py"
+    spec = importlib.util.spec_from_file_location("measure_hand_geometry", script)
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    return mod

@@ -8,7 +8,7 @@ import json
 import numpy as np
 import pytest
 
-from latent_helpers import COMMITTED_MODEL
+from latent_helpers import COMMITTED_MODEL, measure_script
 
 
 def test_format_is_backward_compatible(committed_model):
@@ -33,18 +33,19 @@ def test_gripper_width_sweep_opens_the_human_hand(committed_model):
 
 
 def test_gripper_width_sweep_opens_the_robot_hands_overall(committed_model):
-    """Faive and mimic open with the width too (Spearman, not yet monotone step by step: see the xfail below).
-    The earlier checkpoint, trained with the gripper as a cross-term source, closed the Faive hand instead."""
+    """Faive and mimic open with the width too (Spearman 0.88 / 0.82, +50 / +52 mm; not yet monotone step by step:
+    see the xfail below). An earlier checkpoint, trained with the gripper as a cross-term source, closed the Faive
+    hand instead."""
     from lad_core.latent.metrics import gripper_sweep
 
     sweep = gripper_sweep(committed_model, steps=21)
     for hand in ("faive", "mimic"):
         s = sweep[hand]
-        assert s["spearman"] > 0.4 and s["opening_mm"] > 25.0, (hand, s)
+        assert s["spearman"] > 0.75 and s["opening_mm"] > 40.0, (hand, s)
 
 
 @pytest.mark.xfail(strict=True, reason="target not met by the CPU model (docs/latent.md): the sweep is not "
-                   "monotonic for every hand (Faive/mimic apertures step back by 5-8 mm along the sweep)")
+                   "monotonic for every hand (human/Faive/mimic apertures step back by 4-6 mm along the sweep)")
 def test_gripper_width_sweep_opens_every_hand_monotonically(committed_model):
     from lad_core.latent.metrics import gripper_sweep
 
@@ -78,14 +79,32 @@ def test_held_out_real_poses_cross_reconstruct_far_better_than_the_mean_pose(com
 
 @pytest.mark.shared_data
 def test_held_out_real_poses_within_8mm_of_direct_retargeting(committed_model, real_pose_sequence):
-    """Where the committed model stands (docs/latent.md: 6.6 / 7.5 mm); the 5 mm target is the xfail below."""
+    """Where the committed model stands (docs/latent.md: 7.6 / 7.9 mm, trained on other people's hand proportions;
+    the earlier model trained on this person's was at 6.6 / 7.5 mm); the 5 mm target is the xfail below."""
     res = _real_targets(committed_model, real_pose_sequence)
     assert res["human->mimic_mm"] <= 8.0 and res["human->faive_mm"] <= 8.0, res
 
 
 @pytest.mark.shared_data
 @pytest.mark.xfail(strict=True, reason="target not met by the CPU model (docs/latent.md): human -> mimic/faive "
-                   "fingertip error on the held-out real poses is 6.6 / 7.5 mm, above 5 mm")
+                   "fingertip error on the held-out real poses is 7.6 / 7.9 mm, above 5 mm")
 def test_held_out_real_poses_within_5mm_of_direct_retargeting(committed_model, real_pose_sequence):
     res = _real_targets(committed_model, real_pose_sequence)
     assert res["human->mimic_mm"] <= 5.0 and res["human->faive_mm"] <= 5.0, res
+
+
+@pytest.mark.shared_data
+def test_other_peoples_hands_cross_reconstruct_near_direct_retargeting(committed_model, shared_data):
+    """The 6 MediaPipe world-landmark hands of other people in ../shared/data/hands/landmark_examples (fist,
+    pointing up, thumb up, victory): 15.5 / 15.4 mm (human -> mimic / Faive; the earlier checkpoint 17.2 / 16.4,
+    docs/latent.md). Their proportions are among the 24 hands the sampler's geometry was measured on, their poses
+    are not in any training set."""
+    from lad_core.embodiments.human import canonicalize
+
+    script = measure_script()
+    pbtxt = sorted((shared_data / "hands" / "landmark_examples").glob("*.pbtxt"))
+    hands = [script.read_pbtxt_world(p) for p in pbtxt if "world_landmarks" in p.read_text()]
+    poses = np.stack([canonicalize(world, handed)[0] for world, handed in hands])
+    res = _real_targets(committed_model, poses)
+    assert res["n"] == 6
+    assert res["human->mimic_mm"] <= 16.5 and res["human->faive_mm"] <= 16.5, res

@@ -88,8 +88,7 @@ def test_stored_geometry_names_its_sources_and_excludes_the_held_out_recording()
 @pytest.mark.shared_data
 def test_stored_geometry_is_reproduced_by_the_measurement_script(shared_data):
     """scripts/measure_hand_geometry.py on ../shared/data/hands gives the numbers in the resources YAML."""
-    import importlib.util
-    from pathlib import Path
+    from latent_helpers import measure_script
 
     from lad_core.tracking.model_setup import HandModelError, ensure_model, verify_model
 
@@ -97,10 +96,7 @@ def test_stored_geometry_is_reproduced_by_the_measurement_script(shared_data):
         verify_model()
     except HandModelError:
         ensure_model()
-    script = Path(__file__).resolve().parents[2] / "scripts" / "measure_hand_geometry.py"
-    spec = importlib.util.spec_from_file_location("measure_hand_geometry", script)
-    mod = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(mod)
+    mod = measure_script()
     from lad_core.embodiments.human import canonicalize
 
     hands = mod.load_hands(shared_data / "hands")
