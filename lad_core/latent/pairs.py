@@ -60,7 +60,13 @@ def synthetic_source(n: int, seed: int = 0, sampler_config=None) -> LandmarkSour
             poses = sampler.sample(min(size, n - start), seed=seed * 1_000_003 + k)
             yield poses.landmarks, poses.family
 
-    return LandmarkSource(n, chunks, {"kind": "synthetic", "n": n, "seed": seed, "sampler": asdict(sampler.config)})
+    meta = {"kind": "synthetic", "n": n, "seed": seed, "sampler": asdict(sampler.config)}
+    if sampler.config.geometry == "measured":  # the hand proportions drawn from (resources/latent_hand_geometry.yaml)
+        from lad_core.latent.sampler import measured_geometry
+
+        meta["geometry"] = {k: (np.asarray(v).tolist() if k != "palm_length" else v)
+                            for k, v in measured_geometry().items()}
+    return LandmarkSource(n, chunks, meta)
 
 
 def array_source(landmarks, name: str = "array") -> LandmarkSource:

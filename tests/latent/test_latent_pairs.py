@@ -12,7 +12,7 @@ import pytest
 from lad_core.embodiments.human import encode_pose
 from lad_core.errors import InputError
 from lad_core.latent.pairs import array_source, file_source, load_pairs, make_pairs
-from lad_core.latent.sampler import FAMILIES
+from lad_core.latent.sampler import FAMILIES, measured_geometry
 from lad_core.retarget import build_retargeter
 
 
@@ -33,6 +33,8 @@ def test_provenance_records_source_scales_and_software(tiny_pairs):
     a = pairs.attrs
     assert a["source"]["kind"] == "synthetic" and a["source"]["n"] == 1500 and a["source"]["seed"] == 7
     assert set(a["source"]["sampler"]["families"]) <= set(FAMILIES)
+    assert a["source"]["sampler"]["geometry"] == "measured"  # the hand proportions drawn from are stored too
+    np.testing.assert_allclose(a["source"]["geometry"]["lengths_centre"], measured_geometry()["lengths_centre"])
     np.testing.assert_allclose(a["scales"]["mimic"], build_retargeter("mimic").scales)
     assert a["scales"]["gripper"] is None
     assert a["software"]["lad"] and a["dims"] == {"human": 189, "faive": 11, "mimic": 16, "gripper": 1}
