@@ -66,6 +66,9 @@ def apply_scene(client: int, scene: list[tuple]) -> None:
 def _child_main() -> None:
     """`python -m lad_core.studio.simview`: the renderer process. Reads pickles from stdin: (config, seed) first,
     then scene states, None to end; writes ("ready"|"error", detail) then one ("image", array) per state."""
+    import os
+
+    os.nice(15)  # a picture for the operator: it waits behind the UI and the simulation when the cores are busy
     inp, out = sys.stdin.buffer, sys.stdout.buffer
 
     def send(msg) -> None:

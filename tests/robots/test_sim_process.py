@@ -42,6 +42,8 @@ def test_child_matches_the_in_process_sim_and_close_ends_it(gripper):
     remote.connect()
     try:
         assert remote.alive and remote.pid != os.getpid()
+        # It runs behind the caller (the studio's UI) for CPU: nice 10 by default.
+        assert os.getpriority(os.PRIO_PROCESS, remote.pid) == min(19, os.getpriority(os.PRIO_PROCESS, 0) + 10)
         assert remote.scene_config.embodiment == "gripper" and remote.scene_seed == 3
         a, b = local.read_state(), remote.read_state()
         assert np.allclose(a.ee_position, b.ee_position) and np.allclose(a.joints, b.joints)
