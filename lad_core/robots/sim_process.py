@@ -155,8 +155,14 @@ class SimProcessBackend(RobotBackend):
                     break
             elif proc.poll() is not None:
                 break
-        code = proc.wait()
-        raise self._fail(f"the simulation process exited (code {code}) during '{what}'")
+        raise self._fail(f"the simulation process exited (code {self._exit_code()}) during '{what}'")
+
+    def _exit_code(self) -> int | None:
+        """The dead child's exit code (None if it closed its pipes but has not exited within 2 s)."""
+        try:
+            return self._proc.wait(2.0)
+        except subprocess.TimeoutExpired:
+            return None
 
     def _request(self, method: str, *args: Any, timeout: float | None = None) -> Any:
         with self._lock:
@@ -167,8 +173,8 @@ class SimProcessBackend(RobotBackend):
             t0 = time.monotonic()
             try:
                 self._send((method, *args))
-            except (BrokenPipeError, OSError, ValueError):
-                raise self._fail(f"the simulation process is gone (exit code {self._proc.poll()})") from None
+            except (BrokenPipeError, OSError, ValueError):  # it died between two requests: same message as below
+                raise self._fail(f"the simulation process exited (code {self._exit_code()}) before '{method}'") from None
             reply = self._receive(method, self.timeout_s if timeout is None else timeout)
             self.last_latency_ms = (time.monotonic() - t0) * 1e3
         if reply[0] == "error":

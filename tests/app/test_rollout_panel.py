@@ -287,7 +287,7 @@ def test_sim_rollout_runs_in_a_child_process_off_the_ui_thread(make_window, qtbo
     panel.error.connect(shown.append)
     os.kill(pid, signal.SIGKILL)
     qtbot.waitUntil(lambda: ctrl.state == "fault", timeout=5000)
-    qtbot.waitUntil(lambda: "exited" in w.errors.label.text(), timeout=3000)
+    qtbot.waitUntil(lambda: "exited" in w.errors.label.text(), timeout=5000)
     assert "sim process" in w.errors.label.text() and "code -9" in w.errors.label.text()
     qtbot.wait(300)  # later ticks fail the same way: not repeated
     assert len([m for m in shown if "exited" in m]) == 1
