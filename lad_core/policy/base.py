@@ -16,7 +16,6 @@ from __future__ import annotations
 from typing import ClassVar
 
 import torch
-import torch.nn.functional as F
 from torch import nn
 
 from lad_core.policy.configuration import PolicyConfig
@@ -71,15 +70,14 @@ class DiffusionPolicy(nn.Module):
         pred = self.denoiser(noisy, steps, cond)
         target = noise if cfg.diffusion.prediction_type == "epsilon" else action
         share, arm = cfg.action.arm_loss_share, cfg.action.arm_dim
+        err = (pred - target) ** 2  # one squared error for the loss and the per-part figures
+        arm_err, ee_err = err[..., :arm].mean(), err[..., arm:].mean()
         if share is None:  # every action dim weighs the same (checkpoints before arm_loss_share)
-            loss = F.mse_loss(pred, target)
+            loss = err.mean()
         else:  # each part averaged over its own dims, then weighed by its share
-            err = (pred - target) ** 2
-            loss = share * err[..., :arm].mean() + (1.0 - share) * err[..., arm:].mean()
-        with torch.no_grad():
-            err = (pred.detach() - target) ** 2
-            info = {"loss": float(loss.detach()), "loss_arm": float(err[..., :arm].mean()),
-                    "loss_end_effector": float(err[..., arm:].mean())}
+            loss = share * arm_err + (1.0 - share) * ee_err
+        info = {"loss": float(loss.detach()), "loss_arm": float(arm_err.detach()),
+                "loss_end_effector": float(ee_err.detach())}
         return loss, info
 
     # ------------------------------------------------------------------------------------ inference
