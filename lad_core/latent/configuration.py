@@ -118,6 +118,11 @@ class Stage2Config(StageConfig):
     cross_sources: list[str] | None = Field(None, description="modalities whose latents serve as sources of the "
                                             "cross term (None: all). Leaving the gripper out keeps gripper -> hand "
                                             "decoding from regressing to the mean hand of a width (docs/latent.md)")
+    fingertip_weight: float = Field(0.0, ge=0, description="NOT in the paper (0 = paper): weight of the squared "
+                                    "fingertip error (cm^2) of decoded hands, self and cross (fingertip_terms.py)")
+    sweep_weight: float = Field(0.0, ge=0, description="NOT in the paper (0 = paper): weight of the aperture term "
+                                "of hands decoded from uniform gripper widths (fingertip_terms.py)")
+    sweep_batch: int = Field(256, ge=2, description="widths drawn per step for the sweep term")
 
 
 class RunConfig(_Strict):
@@ -194,6 +199,9 @@ def config_from_mapping(data: dict, source: str | Path | None = None) -> LatentC
     if sources is not None and (not sources or any(m not in mods for m in sources)):
         raise ConfigError(f"must be a non-empty list of model.modalities {mods}, got {sources}", source=source,
                           field="stage2.cross_sources")
+    if cfg.stage2.sweep_weight > 0 and ("gripper" not in mods or len(mods) < 2):
+        raise ConfigError(f"needs a gripper and a hand among model.modalities, got {mods}", source=source,
+                          field="stage2.sweep_weight")
     return cfg
 
 

@@ -34,6 +34,7 @@ from torch.nn import functional as F
 
 from lad_core.errors import ConfigError, InputError
 from lad_core.latent.configuration import LatentConfig
+from lad_core.latent.fingertip_terms import FingertipTerms
 from lad_core.latent.modeling import LatentActionModel, info_nce
 
 log = logging.getLogger(__name__)
@@ -166,18 +167,41 @@ def _batches(n: int, batch_size: int, gen: torch.Generator):
     return [perm[s : s + batch_size] for s in range(0, n - batch_size + 1, batch_size)]
 
 
-def _cross_term(model, z, train, idx, mods, step: int, sources=None) -> torch.Tensor:
+def _cross_term(model, z, train, idx, mods, step: int, sources=None) -> tuple[torch.Tensor, dict]:
     """Option beyond the paper: MSE of decoding modality j from modality i's latent, i = the (step)-th other one
-    among `sources` (None: every modality)."""
-    total, terms = torch.zeros(()), 0
+    among `sources` (None: every modality). Also returns the normalized predictions (j -> tensor)."""
+    total, preds = torch.zeros(()), {}
     for k, j in enumerate(mods):
         others = [m for m in (sources or mods) if m != j]
         if not others:
             continue
         i = others[(step + k) % len(others)]
-        total = total + F.mse_loss(model.reconstruct(j, z[i]), train[j][idx])
-        terms += 1
-    return total / max(terms, 1)
+        preds[j] = model.reconstruct(j, z[i])
+        total = total + F.mse_loss(preds[j], train[j][idx])
+    return total / max(len(preds), 1), preds
+
+
+def _stage2_extras(s2, model, z, split, idx, mods, step, preds, tips, gen, parts: dict) -> torch.Tensor:
+    """The opt-in stage-2 terms beyond the paper (cross, fingertip, sweep); logs each into `parts`."""
+    extra = torch.zeros(())
+    cross_preds = {}
+    if s2.cross_weight > 0:
+        l_cross, cross_preds = _cross_term(model, z, split.train, idx, mods, step, s2.cross_sources)
+        extra = extra + s2.cross_weight * l_cross
+        parts["cross"] = float(l_cross.detach())
+    if s2.fingertip_weight > 0:
+        l_tip = tips.mean_tip_loss(preds, idx)
+        parts["tip_cm2"] = float(l_tip.detach())
+        if cross_preds:
+            l_cross_tip = tips.mean_tip_loss(cross_preds, idx)
+            parts["cross_tip_cm2"] = float(l_cross_tip.detach())
+            l_tip = l_tip + s2.cross_weight * l_cross_tip
+        extra = extra + s2.fingertip_weight * l_tip
+    if s2.sweep_weight > 0:
+        l_sweep = tips.sweep_loss(s2.sweep_batch, gen)
+        parts["sweep_cm2"] = float(l_sweep.detach())
+        extra = extra + s2.sweep_weight * l_sweep
+    return extra
 
 
 def _base_lrs(config: LatentConfig, stage: int) -> list[float]:
@@ -223,6 +247,8 @@ def iter_training(config: LatentConfig, out_dir: str | Path, data=None, resume: 
     n = len(next(iter(split.train.values())))
     mods = config.model.modalities
     steps1 = max(1, config.stage1.epochs * len(_batches(n, config.stage1.batch_size, torch.Generator())))
+    s2 = config.stage2
+    tips = FingertipTerms(model, split.train, mods) if s2.fingertip_weight > 0 or s2.sweep_weight > 0 else None
     try:
         with open(out / "metrics.jsonl", "a") as jsonl:
             for st in (1, 2):
@@ -262,16 +288,14 @@ def iter_training(config: LatentConfig, out_dir: str | Path, data=None, resume: 
                             loss = contrastive
                             parts = {"contrastive": float(contrastive.detach())}
                         else:
-                            recon = {m: F.mse_loss(model.reconstruct(m, z[m]), split.train[m][idx]) for m in mods}
+                            preds = {m: model.reconstruct(m, z[m]) for m in mods}
+                            recon = {m: F.mse_loss(preds[m], split.train[m][idx]) for m in mods}
                             l_rec = sum(recon.values()) / len(mods)
                             loss = l_rec + lam * contrastive if finetune and lam > 0 else l_rec
                             parts = {"recon": float(l_rec.detach()), "contrastive": float(contrastive.detach()),
                                      **{f"recon_{m}": float(v.detach()) for m, v in recon.items()}}
-                            if config.stage2.cross_weight > 0:
-                                l_cross = _cross_term(model, z, split.train, idx, mods, step,
-                                                      config.stage2.cross_sources)
-                                loss = loss + config.stage2.cross_weight * l_cross
-                                parts["cross"] = float(l_cross.detach())
+                            loss = loss + _stage2_extras(config.stage2, model, z, split, idx, mods, step, preds,
+                                                         tips, gen, parts)
                         opt.zero_grad(set_to_none=True)
                         loss.backward()
                         opt.step()
