@@ -1,7 +1,8 @@
 """Checkpoints as data: safetensors weights + JSON config + safetensors normalization statistics, never pickles.
 
 A checkpoint folder holds ``model.safetensors`` (raw weights), ``ema.safetensors`` (EMA weights, when enabled),
-``stats.safetensors`` (the :class:`~lad_core.policy.processing.Normalizer`), ``config.json`` (the full training
+``stats.safetensors`` (the :class:`~lad_core.policy.processing.Normalizer`), ``latent_basis.safetensors`` (the
+:class:`~lad_core.policy.latent.LatentBasis`, with ``action.latent_basis`` only), ``config.json`` (the full training
 config, the step, the embodiments and the latent model's description) and, for resuming, ``train_state.safetensors``
 + ``train_state.json`` (optimizer tensors and scalars, LR schedule, RNG and sampler positions). Folders are written
 under a temporary name and renamed into place; ``LATEST`` in the parent names the newest.
@@ -20,6 +21,7 @@ import torch
 
 from lad_core.errors import ConfigError, InputError
 from lad_core.policy.configuration import to_mapping
+from lad_core.policy.latent import LatentBasis
 from lad_core.policy.processing import Normalizer
 from lad_core.policy.train_config import TrainConfig, train_config_from_dict
 
@@ -52,7 +54,7 @@ def _optimizer_from_data(tensors: dict[str, torch.Tensor], meta: dict) -> dict:
 def save_checkpoint(folder: Path, *, config: TrainConfig, step: int, model_state: dict[str, torch.Tensor],
                     ema_state: dict[str, torch.Tensor] | None, normalizer: Normalizer, meta: dict[str, Any],
                     optimizer: torch.optim.Optimizer | None = None, lr_scheduler=None,
-                    extra_state: dict[str, Any] | None = None) -> Path:
+                    extra_state: dict[str, Any] | None = None, latent_basis: LatentBasis | None = None) -> Path:
     """Write one checkpoint atomically into ``folder`` (replacing it) and point ``LATEST`` at it."""
     from safetensors.torch import save_file
 
@@ -65,6 +67,8 @@ def save_checkpoint(folder: Path, *, config: TrainConfig, step: int, model_state
     if ema_state is not None:
         save_file(cpu(ema_state), str(tmp / "ema.safetensors"))
     normalizer.save(tmp / "stats.safetensors")
+    if latent_basis is not None:
+        latent_basis.save(tmp / LatentBasis.FILE)
     doc = {"format": FORMAT, "step": step, "policy_type": config.policy_type, "train_config": config.to_dict(),
            **meta}
     (tmp / "config.json").write_text(json.dumps(doc, indent=2))
@@ -139,6 +143,7 @@ class LoadedPolicy:
     normalizer: Normalizer
     config: TrainConfig
     meta: dict[str, Any]
+    latent_basis: LatentBasis | None = None  # with action.latent_basis: the basis the policy predicts in
 
     @property
     def embodiments(self) -> list[str]:
@@ -174,5 +179,6 @@ def load_policy(folder: str | Path, *, use_ema: bool = True, device: str = "cpu"
         raise InputError(f"{weights}: weights do not fit the policy (missing {missing[:5]}, unexpected "
                          f"{unexpected[:5]})")
     normalizer = Normalizer.load(folder / "stats.safetensors")
+    basis = LatentBasis.load(folder / LatentBasis.FILE) if config.policy.action.latent_basis is not None else None
     policy.to(device).eval()
-    return LoadedPolicy(policy, normalizer, config, meta)
+    return LoadedPolicy(policy, normalizer, config, meta, basis)

@@ -70,6 +70,7 @@ class ObservationConfig:
     crop_size: tuple[int, int] = (84, 84)
     pretrained_backbone: str | None = None
     normalization: NormMode = "min_max"
+    embodiment_cue: tuple[str, ...] = ()
 
     def __post_init__(self) -> None:
         for key, dim in self.lowdim.items():
@@ -89,6 +90,9 @@ class ObservationConfig:
                self.crop_size, f"must not exceed image_size {list(self.image_size)}")
         _check(bool(self.lowdim) or self.arm_pose != "none" or bool(self.cameras), "observation", "{}",
                "the policy must observe something (lowdim, arm_pose or cameras)")
+        cue = list(self.embodiment_cue)
+        _check(all(isinstance(e, str) and e.isidentifier() for e in cue) and len(set(cue)) == len(cue),
+               "observation.embodiment_cue", cue, "must be a list of distinct embodiment names")
 
     def lowdim_keys(self, arm_dim: int) -> dict[str, int]:
         """Low-dim keys and sizes in feature order, the arm pose included."""
@@ -99,8 +103,29 @@ class ObservationConfig:
 
     def layout(self, arm_dim: int) -> dict[str, Any]:
         """A JSON-able description of the observation layout, compared when a checkpoint is loaded."""
-        return {"lowdim": self.lowdim_keys(arm_dim), "arm_pose": self.arm_pose,
-                "cameras": [c.name for c in self.cameras], "crop_size": list(self.crop_size)}
+        out = {"lowdim": self.lowdim_keys(arm_dim), "arm_pose": self.arm_pose,
+               "cameras": [c.name for c in self.cameras], "crop_size": list(self.crop_size)}
+        if self.embodiment_cue:
+            out["embodiment_cue"] = list(self.embodiment_cue)
+        return out
+
+
+LatentBasisKind = Literal["pca"]
+
+
+@dataclass(frozen=True)
+class LatentBasisConfig:
+    """A reduced basis of the latent space for latent end-effector actions: the policy predicts ``dims`` coordinates
+    in it instead of the full latent. ``pca``: the mean and top-``dims`` principal components of the encoded
+    end-effector commands of all training datasets together (the latent space is shared, so one basis serves every
+    embodiment), fitted once at training and stored in the checkpoint."""
+
+    kind: LatentBasisKind = "pca"
+    dims: int = 3
+
+    def __post_init__(self) -> None:
+        _literal("action.latent_basis.kind", self.kind, typing.get_args(LatentBasisKind))
+        _positive("action.latent_basis.dims", self.dims)
 
 
 @dataclass(frozen=True)
@@ -122,6 +147,10 @@ class ActionConfig:
       latent is an orthogonal projection in the normalized space.
     * ``project_latent``: before decoding, project each predicted latent onto the unit sphere, for latent models
       whose encoders output unit vectors (the codec says so: ``LatentCodec.unit_norm``).
+    * ``latent_basis`` (:class:`LatentBasisConfig`): the policy predicts the coordinates of the latent in a reduced
+      basis (``dims`` of them) rather than the ``end_effector_dim``-D latent; decoding maps them back (mean +
+      coordinates @ basis, onto the unit sphere for unit-norm latent models) before the embodiment's decoder.
+      ``end_effector_dim`` stays the latent model's latent size. ``None``: the full latent.
     """
 
     arm_dim: int = 6
@@ -132,6 +161,7 @@ class ActionConfig:
     arm_loss_share: float | None = None
     latent_normalization: LatentNormMode = "per_dim"
     project_latent: bool = False
+    latent_basis: LatentBasisConfig | None = None
 
     def __post_init__(self) -> None:
         _check(self.arm_dim in (3, 6), "action.arm_dim", self.arm_dim,
@@ -152,10 +182,23 @@ class ActionConfig:
                    "applies to latent end-effector actions only (end_effector is 'explicit')")
             _check(not self.project_latent, "action.project_latent", self.project_latent,
                    "applies to latent end-effector actions only (end_effector is 'explicit')")
+            _check(self.latent_basis is None, "action.latent_basis", self.latent_basis,
+                   "applies to latent end-effector actions only (end_effector is 'explicit')")
+        if self.latent_basis is not None:
+            _check(self.latent_basis.dims <= self.end_effector_dim, "action.latent_basis.dims",
+                   self.latent_basis.dims, f"must not exceed the latent size end_effector_dim={self.end_effector_dim}")
+            _check(not self.project_latent, "action.project_latent", self.project_latent,
+                   "not with latent_basis, whose decoding already projects onto the unit sphere for unit-norm "
+                   "latent models")
+
+    @property
+    def predicted_end_effector_dim(self) -> int:
+        """End-effector values per step the policy predicts: the basis coordinates, or the full latent/commands."""
+        return self.latent_basis.dims if self.latent_basis is not None else self.end_effector_dim
 
     @property
     def dim(self) -> int:
-        return self.arm_dim + self.end_effector_dim
+        return self.arm_dim + self.predicted_end_effector_dim
 
 
 @dataclass(frozen=True)
@@ -223,6 +266,9 @@ def _convert(tp: Any, value: Any, where: str, source: str | None) -> Any:
     if origin in (typing.Union, types.UnionType):
         if value is None and type(None) in args:
             return None
+        options = [a for a in args if a is not type(None)]
+        if len(options) == 1:  # an optional field: the one type's own error says what is wrong
+            return _convert(options[0], value, where, source)
         for arg in (a for a in args if a is not type(None)):
             try:
                 return _convert(arg, value, where, source)

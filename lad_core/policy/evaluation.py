@@ -71,6 +71,9 @@ def check_evaluable(loaded: LoadedPolicy, embodiment: str, codec: LatentCodec | 
     """Everything the rollout needs, checked before the simulator starts."""
     if embodiment not in loaded.normalizer.action:
         raise InputError(f"the policy was trained on {sorted(loaded.normalizer.action)}, not '{embodiment}'")
+    cue = loaded.config.policy.observation.embodiment_cue
+    if cue and embodiment not in cue:
+        raise InputError(f"the policy's embodiment cue covers {list(cue)}, not '{embodiment}'")
     lowdim, cameras = _policy_needs(loaded)
     unknown = [k for k in lowdim if k not in SIM_LOWDIM]
     if unknown:
@@ -86,6 +89,8 @@ def check_evaluable(loaded: LoadedPolicy, embodiment: str, codec: LatentCodec | 
         if codec.latent_dim != loaded.config.policy.action.end_effector_dim:
             raise ConfigError(f"{codec.name} has latent_dim={codec.latent_dim}, the policy was trained with "
                               f"{loaded.config.policy.action.end_effector_dim}", field="latent")
+        if loaded.config.policy.action.latent_basis is not None and loaded.latent_basis is None:
+            raise InputError("the policy predicts coordinates in a latent basis, but none was loaded with it")
 
 
 def codec_for(loaded: LoadedPolicy, latent_path: str | None = None) -> LatentCodec | None:

@@ -5,7 +5,9 @@ training and ``decoder(embodiment)`` (latents -> commands) at rollout. :class:`L
 :meth:`LatentCodec.from_model` adapts any object with ``encode(embodiment, x)`` / ``decode(embodiment, z)`` (the
 ``lad_core.latent.LatentActionModel`` API), and :func:`load_latent_codec` loads that model from its checkpoint
 folder. :class:`LinearCodec` is a fixed random orthonormal stand-in for tests and
-CPU experiments before a trained latent model exists.
+CPU experiments before a trained latent model exists. :class:`LatentBasis` is the reduced basis a policy may predict
+in (``ActionConfig.latent_basis``); :meth:`LatentBasis.reduce` wraps a codec so that its latents are the basis
+coordinates.
 """
 
 from __future__ import annotations
@@ -115,3 +117,100 @@ def load_latent_codec(path: str | Path, embodiments: list[str] | None = None) ->
     # LatentActionModel's encoders L2-normalize their output (its module docstring and ``embed``): unit latents
     return LatentCodec.from_model(model, name=f"latent model {path}",
                                   unit_norm=bool(getattr(model, "unit_norm", True)))
+
+
+class LatentBasis:
+    """A reduced basis of the latent space (``ActionConfig.latent_basis``): ``mean`` (Dz,) and ``components``
+    (k, Dz) with orthonormal rows. A latent z has coordinates ``(z - mean) @ components.T`` (k,); coordinates c map
+    back to ``mean + c @ components``, put onto the unit sphere when the latent model's latents are unit vectors.
+    ``variance_kept``: per embodiment (and ``all``), 1 - the squared error of its encoded commands reconstructed
+    through the basis / their variance about their own mean, as fitted (an R^2: 1 = exact; it can fall below 0
+    when the shared basis misses even that embodiment's mean)."""
+
+    FILE = "latent_basis.safetensors"
+
+    def __init__(self, mean: torch.Tensor, components: torch.Tensor, kind: str = "pca",
+                 variance_kept: Mapping[str, float] | None = None):
+        self.mean = torch.as_tensor(mean, dtype=torch.float32).contiguous()
+        self.components = torch.as_tensor(components, dtype=torch.float32).contiguous()
+        if self.mean.ndim != 1 or self.components.ndim != 2 or self.components.shape[1] != self.mean.shape[0]:
+            raise InputError(f"latent basis: mean {tuple(self.mean.shape)} and components "
+                             f"{tuple(self.components.shape)} do not fit (need (Dz,) and (k, Dz))")
+        self.kind = kind
+        self.variance_kept = dict(variance_kept or {})
+
+    @property
+    def dims(self) -> int:
+        return self.components.shape[0]
+
+    @property
+    def latent_dim(self) -> int:
+        return self.mean.shape[0]
+
+    def coordinates(self, z: torch.Tensor) -> torch.Tensor:
+        """(..., Dz) latents -> (..., k) coordinates."""
+        return (torch.as_tensor(z, dtype=torch.float32) - self.mean) @ self.components.T
+
+    def latents(self, coords: torch.Tensor, unit_norm: bool) -> torch.Tensor:
+        """(..., k) coordinates -> (..., Dz) latents (unit vectors when ``unit_norm``)."""
+        z = self.mean + torch.as_tensor(coords, dtype=torch.float32) @ self.components
+        return torch.nn.functional.normalize(z, dim=-1) if unit_norm else z
+
+    @classmethod
+    def fit_pca(cls, latents: Mapping[str, torch.Tensor], dims: int) -> "LatentBasis":
+        """Mean and top-``dims`` principal components of every embodiment's (N, Dz) latents together."""
+        parts = [torch.as_tensor(z, dtype=torch.float64).reshape(-1, torch.as_tensor(z).shape[-1])
+                 for z in latents.values()]
+        every = torch.cat(parts)
+        if dims > every.shape[1]:
+            raise ConfigError(f"{dims} basis dimensions exceed the latent size {every.shape[1]}",
+                              field="policy.action.latent_basis.dims")
+        mean = every.mean(0)
+        _, _, vh = torch.linalg.svd(every - mean, full_matrices=False)
+        components = vh[:dims]
+        kept = {}
+        for name, z in [*zip(latents, parts), ("all", every)]:
+            centred = z - mean
+            residual = centred - (centred @ components.T) @ components
+            spread = float(((z - z.mean(0)) ** 2).sum())
+            kept[name] = 1.0 - float((residual**2).sum()) / spread if spread > 0 else 1.0
+        return cls(mean.float(), components.float(), "pca", kept)
+
+    def reduce(self, codec: LatentCodec) -> LatentCodec:
+        """``codec`` seen through this basis: encoders give coordinates, decoders take them."""
+        if codec.latent_dim != self.latent_dim:
+            raise ConfigError(f"the latent basis is {self.latent_dim}-D, {codec.name} has latent_dim="
+                              f"{codec.latent_dim}", field="latent")
+        unit = codec.unit_norm
+        encoders = {e: (lambda x, f=f: self.coordinates(f(x))) for e, f in codec.encoders.items()}
+        decoders = {e: (lambda c, f=f: f(self.latents(c, unit))) for e, f in codec.decoders.items()}
+        return LatentCodec(encoders, decoders, self.dims, name=f"{codec.name} in a {self.dims}-D {self.kind} basis")
+
+    def describe(self) -> dict:
+        return {"kind": self.kind, "dims": self.dims, "variance_kept": {k: round(v, 6)
+                                                                        for k, v in self.variance_kept.items()}}
+
+    def save(self, path: str | Path) -> None:
+        import json
+
+        from safetensors.torch import save_file
+
+        save_file({"mean": self.mean, "components": self.components}, str(path),
+                  metadata={"kind": self.kind, "variance_kept": json.dumps(self.variance_kept)})
+
+    @classmethod
+    def load(cls, path: str | Path) -> "LatentBasis":
+        import json
+
+        from safetensors import safe_open
+
+        path = Path(path)
+        if not path.is_file():
+            raise InputError(f"{path}: the latent basis the policy was trained with is missing")
+        with safe_open(str(path), framework="pt") as f:
+            meta = f.metadata() or {}
+            tensors = {k: f.get_tensor(k) for k in f.keys()}
+        if set(tensors) != {"mean", "components"}:
+            raise InputError(f"{path}: a latent basis needs 'mean' and 'components', has {sorted(tensors)}")
+        return cls(tensors["mean"], tensors["components"], meta.get("kind", "pca"),
+                   json.loads(meta.get("variance_kept", "{}")))

@@ -1,7 +1,8 @@
 """Observation encoder: low-dim keys concatenated, each camera through its own ResNet-18 (GroupNorm).
 
 Shape legend: B batch, To observation steps, F features per step. Input: low-dim keys already normalized
-(B, To, d); images ``images/<camera>`` uint8 (B, To, H, W, 3). Images are random-cropped to ``crop_size`` in training
+(B, To, d); images ``images/<camera>`` uint8 (B, To, H, W, 3); with ``embodiment_cue`` configured, the key
+``embodiment_cue`` (B, To, n): the one-hot of :func:`embodiment_one_hot`, appended after the low-dim keys. Images are random-cropped to ``crop_size`` in training
 mode and centre-cropped in eval mode, scaled to [0, 1] and ImageNet-normalized.
 """
 
@@ -11,6 +12,18 @@ import torch
 from torch import nn
 
 from lad_core.errors import InputError
+
+CUE_KEY = "embodiment_cue"
+
+
+def embodiment_one_hot(cue: tuple[str, ...] | list[str], embodiment: str, batch: int, n_obs_steps: int) -> torch.Tensor:
+    """(batch, n_obs_steps, len(cue)) one-hot of ``embodiment`` over the policy's cue embodiments."""
+    if embodiment not in cue:
+        raise InputError(f"the policy's embodiment cue covers {list(cue)}, not '{embodiment}'; it was not trained "
+                         f"for that embodiment")
+    out = torch.zeros(batch, n_obs_steps, len(cue))
+    out[..., list(cue).index(embodiment)] = 1.0
+    return out
 from lad_core.policy.blocks.resnet import ResNet18GN, load_torchvision_weights
 from lad_core.policy.configuration import ObservationConfig
 
@@ -47,11 +60,12 @@ class ObservationEncoder(nn.Module):
 
     @property
     def feature_dim(self) -> int:
-        return sum(self.lowdim.values()) + ResNet18GN.feature_dim * len(self.cameras)
+        return sum(self.lowdim.values()) + len(self.config.embodiment_cue) + ResNet18GN.feature_dim * len(self.cameras)
 
     @property
     def expected_keys(self) -> list[str]:
-        return [*self.lowdim, *(f"images/{c}" for c in self.cameras)]
+        cue = [CUE_KEY] if self.config.embodiment_cue else []
+        return [*self.lowdim, *cue, *(f"images/{c}" for c in self.cameras)]
 
     def forward(self, obs: dict[str, torch.Tensor]) -> torch.Tensor:
         missing = [k for k in self.expected_keys if k not in obs]
@@ -63,6 +77,12 @@ class ObservationEncoder(nn.Module):
             x = obs[key]
             if x.ndim != 3 or x.shape[-1] != dim:
                 raise InputError(f"observation '{key}' must be (B, To, {dim}), got {tuple(x.shape)}")
+            parts.append(x.float())
+        if self.config.embodiment_cue:
+            x = obs[CUE_KEY]
+            n = len(self.config.embodiment_cue)
+            if x.ndim != 3 or x.shape[-1] != n:
+                raise InputError(f"observation '{CUE_KEY}' must be (B, To, {n}), got {tuple(x.shape)}")
             parts.append(x.float())
         for cam in self.cameras:
             img = obs[f"images/{cam}"]

@@ -6,7 +6,9 @@ part with the embodiment's decoder, and queues the ``n_action_steps`` executed s
 To-2+Ta). ``step(obs)`` returns one :class:`ActionStep`; ``reset()`` clears the history and the queue. Not
 thread-safe: one runner per control loop. :meth:`PolicyRunner.predict` is the chunk prediction alone (an observation
 history in, a :class:`ChunkPrediction` out), for callers that keep their own history and queue (the rollout's
-``LadPolicy``); :meth:`PolicyRunner.decode_chunk` the unnormalize / split / decode step alone.
+``LadPolicy``); :meth:`PolicyRunner.decode_chunk` the unnormalize / split / decode step alone. A policy with a
+latent basis predicts basis coordinates, mapped back to latents (onto the unit sphere for unit-norm latent models)
+before decoding; a policy with an embodiment cue gets the target embodiment's one-hot with every observation.
 """
 
 from __future__ import annotations
@@ -22,6 +24,7 @@ from lad_core.errors import InputError
 from lad_core.policy.actions import pose_relative, targets_from_actions
 from lad_core.policy.checkpoint import LoadedPolicy
 from lad_core.policy.latent import LatentCodec
+from lad_core.policy.observation import CUE_KEY, embodiment_one_hot
 
 
 @dataclass
@@ -72,8 +75,16 @@ class PolicyRunner:
             if project and not codec.unit_norm:
                 raise InputError(f"project_latent needs a latent model with unit-norm latents; {codec.name} "
                                  f"does not say its latents are unit vectors")
+            if cfg.action.latent_basis is not None:
+                if loaded.latent_basis is None:
+                    raise InputError("the policy predicts coordinates in a latent basis, but none was loaded with it")
+                codec = loaded.latent_basis.reduce(codec)
+        cue = cfg.observation.embodiment_cue
+        if cue and embodiment not in cue:
+            raise InputError(f"the policy's embodiment cue covers {list(cue)}, not '{embodiment}'")
         self.loaded = loaded
         self.embodiment = embodiment
+        # the latent model as the policy predicts it (in its basis, when it has one)
         self.codec = codec if cfg.action.end_effector == "latent" else None
         self.project_latent = project and self.codec is not None
         self.num_inference_steps = num_inference_steps
@@ -115,8 +126,10 @@ class PolicyRunner:
         if cfg.observation.arm_pose == "relative" and "arm_pose" in obs:
             poses = obs["arm_pose"][0].numpy()
             obs["arm_pose"] = torch.from_numpy(pose_relative(poses[-1][None], poses)[None])
-        chunk = self.loaded.policy.predict_action_chunk(self.loaded.normalizer.normalize_obs(obs), self.generator,
-                                                        self.num_inference_steps)
+        obs = self.loaded.normalizer.normalize_obs(obs)
+        if cfg.observation.embodiment_cue:
+            obs[CUE_KEY] = embodiment_one_hot(cfg.observation.embodiment_cue, self.embodiment, 1, To)
+        chunk = self.loaded.policy.predict_action_chunk(obs, self.generator, self.num_inference_steps)
         arm, ee = self.decode_chunk(chunk)
         current = observation.get("arm_pose")
         current = None if current is None else np.asarray(current, dtype=np.float64)[-1][:cfg.action.arm_dim]
@@ -125,7 +138,8 @@ class PolicyRunner:
     def decode_chunk(self, chunk: torch.Tensor) -> tuple[np.ndarray, np.ndarray]:
         """Normalized chunks (B, H, Da + Dz) as the policy samples them -> (B, H, Da) arm actions and (B, H, De)
         explicit end-effector commands: unnormalized with the embodiment's statistics, split, the latent part
-        (projected onto the unit sphere when ``project_latent``) decoded by the embodiment's decoder."""
+        (projected onto the unit sphere when ``project_latent``; mapped from basis coordinates to latents with a
+        latent basis) decoded by the embodiment's decoder."""
         chunk = self.loaded.normalizer.unnormalize_action(chunk, self.embodiment)
         arm_dim = self.loaded.config.policy.action.arm_dim
         arm, ee = chunk[..., :arm_dim], chunk[..., arm_dim:]

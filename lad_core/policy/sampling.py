@@ -6,7 +6,8 @@ that over many steps each dataset is drawn exactly in proportion to its weight.
 Within a dataset, windows are drawn without replacement through a ``torch.utils.data.DistributedSampler`` (one per
 dataset, reshuffled every pass), so under DDP every rank sees a disjoint shard. Each sub-batch's end-effector
 commands are projected to the latent space by that embodiment's frozen encoder (latent mode), prefixed with the arm
-actions, normalized with that embodiment's statistics, and the sub-batches are concatenated.
+actions, normalized with that embodiment's statistics, and the sub-batches are concatenated. With an embodiment cue,
+each sample's observation also gets the one-hot of its dataset's embodiment (``embodiment_cue``, not normalized).
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ import torch
 from lad_core.errors import ConfigError
 from lad_core.policy.dataset import WindowDataset
 from lad_core.policy.latent import LatentCodec
+from lad_core.policy.observation import CUE_KEY, embodiment_one_hot
 from lad_core.policy.processing import Normalizer
 
 
@@ -113,15 +115,16 @@ class CoTrainingBatcher:
     """Builds one normalized, concatenated training batch per call (see the module docstring)."""
 
     def __init__(self, datasets: Sequence[WindowDataset], sampler: CoTrainingSampler, normalizer: Normalizer,
-                 codec: LatentCodec | None):
+                 codec: LatentCodec | None, *, embodiment_cue: Sequence[str] = ()):
         self.datasets = list(datasets)
         self.sampler = sampler
         self.normalizer = normalizer
         self.codec = codec
+        self.embodiment_cue = tuple(embodiment_cue)
 
     def __call__(self) -> dict:
         obs_parts: dict[str, list[torch.Tensor]] = {}
-        actions, sources = [], []
+        actions, sources, cues = [], [], []
         for j, (ds, idx) in enumerate(zip(self.datasets, self.sampler.next())):
             if not len(idx):
                 continue
@@ -131,5 +134,9 @@ class CoTrainingBatcher:
             raw = action_chunk(window, ds.embodiment, self.codec)
             actions.append(self.normalizer.normalize_action(raw, ds.embodiment))
             sources.append(torch.full((len(idx),), j, dtype=torch.long))
+            if self.embodiment_cue:
+                cues.append(embodiment_one_hot(self.embodiment_cue, ds.embodiment, len(idx), ds.n_obs_steps))
         obs = self.normalizer.normalize_obs({k: torch.cat(v) for k, v in obs_parts.items()})
+        if cues:
+            obs[CUE_KEY] = torch.cat(cues)
         return {"obs": obs, "action": torch.cat(actions), "dataset_index": torch.cat(sources)}

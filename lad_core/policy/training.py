@@ -25,7 +25,7 @@ from lad_core.errors import ConfigError, InputError
 from lad_core.policy.checkpoint import (check_compatible, latest_checkpoint, read_checkpoint_meta, save_checkpoint)
 from lad_core.policy.dataset import Episode, WindowDataset
 from lad_core.policy.diffusion import EmaWeights, make_lr_scheduler, make_optimizer
-from lad_core.policy.latent import LatentCodec, LinearCodec, load_latent_codec
+from lad_core.policy.latent import LatentBasis, LatentCodec, LinearCodec, load_latent_codec
 from lad_core.policy.processing import Normalizer, Stats
 from lad_core.policy.sampling import CoTrainingBatcher, CoTrainingSampler, action_chunk
 from lad_core.policy.train_config import TrainConfig
@@ -120,6 +120,30 @@ def check_codec(config: TrainConfig, datasets: Sequence[WindowDataset], codec: L
                           f"the unit sphere", field="policy.action.project_latent")
 
 
+def check_embodiment_cue(config: TrainConfig, datasets: Sequence[WindowDataset]) -> None:
+    """With an embodiment cue, every dataset's embodiment needs its slot in the one-hot."""
+    cue = config.policy.observation.embodiment_cue
+    if not cue:
+        return
+    for ds in datasets:
+        if ds.embodiment not in cue:
+            raise ConfigError(f"dataset '{ds.name}' is of embodiment '{ds.embodiment}', which the embodiment cue "
+                              f"{list(cue)} lacks", field="policy.observation.embodiment_cue")
+
+
+def fit_latent_basis(config: TrainConfig, datasets: Sequence[WindowDataset], codec: LatentCodec) -> LatentBasis:
+    """The ``action.latent_basis`` of the encoded end-effector commands of every dataset together (one basis for
+    the shared latent space), with the variance it keeps per embodiment."""
+    spec = config.policy.action.latent_basis
+    latents: dict[str, list[torch.Tensor]] = {}
+    for ds in datasets:
+        latents.setdefault(ds.embodiment, []).append(codec.encode(ds.embodiment,
+                                                                  torch.from_numpy(ds.end_effector_frames)))
+    basis = LatentBasis.fit_pca({e: torch.cat(z) for e, z in latents.items()}, spec.dims)
+    log.info("latent basis: %s", basis.describe())
+    return basis
+
+
 def fit_normalizer(config: TrainConfig, datasets: Sequence[WindowDataset], codec: LatentCodec | None) -> Normalizer:
     """Observation statistics over all datasets; action statistics per embodiment (arm over windows, end-effector
     part over frames encoded to the latent space: identical min/max, frame-weighted mean/std)."""
@@ -189,6 +213,7 @@ def iter_train(config: TrainConfig, out_dir: str | Path, *, episodes: Mapping[st
         datasets = build_datasets(config, episodes if episodes is not None else load_episodes(config))
         codec = codec if codec is not None else build_codec(config, datasets)
         check_codec(config, datasets, codec)
+        check_embodiment_cue(config, datasets)
         ckpt_dir = out_dir / "checkpoints"
         resume_from = None
         if resume:
@@ -202,8 +227,14 @@ def iter_train(config: TrainConfig, out_dir: str | Path, *, episodes: Mapping[st
             if lacking:
                 raise ConfigError(f"the checkpoint has no statistics for embodiments {lacking}",
                                   source=resume_from, field="datasets.embodiment")
-        else:
-            normalizer = fit_normalizer(config, datasets, codec)
+        basis = None
+        if config.policy.action.latent_basis is not None:
+            basis = (LatentBasis.load(resume_from / LatentBasis.FILE) if resume_from is not None
+                     else fit_latent_basis(config, datasets, codec))
+        # what the policy predicts: the latent, or its coordinates in the basis
+        action_codec = basis.reduce(codec) if basis is not None else codec
+        if resume_from is None:
+            normalizer = fit_normalizer(config, datasets, action_codec)
 
         torch.manual_seed(run.seed + rank)
         policy = make_policy(config.policy_type, config.policy).to(device)
@@ -218,7 +249,8 @@ def iter_train(config: TrainConfig, out_dir: str | Path, *, episodes: Mapping[st
         ema = EmaWeights(policy, config.ema.max_decay, config.ema.power) if config.ema.enabled else None
         sampler = CoTrainingSampler([len(ds) for ds in datasets], [d.weight for d in config.datasets],
                                     run.batch_size, seed=run.seed, rank=rank, world_size=world)
-        batcher = CoTrainingBatcher(datasets, sampler, normalizer, codec)
+        batcher = CoTrainingBatcher(datasets, sampler, normalizer, action_codec,
+                                    embodiment_cue=config.policy.observation.embodiment_cue)
         step = 0
         if resume_from is not None:
             step = _restore(resume_from, meta, policy, optimizer, lr_sched, ema, sampler, rank, run.seed)
@@ -228,6 +260,8 @@ def iter_train(config: TrainConfig, out_dir: str | Path, *, episodes: Mapping[st
                      "latent": None if codec is None else {"name": codec.name, "latent_dim": codec.latent_dim,
                                                            "embodiments": codec.embodiments},
                      "num_parameters": policy.num_parameters()}
+        if basis is not None:
+            ckpt_meta["latent_basis"] = basis.describe()
 
         writer = metrics = None
         if rank == 0:
@@ -246,7 +280,7 @@ def iter_train(config: TrainConfig, out_dir: str | Path, *, episodes: Mapping[st
             return save_checkpoint(ckpt_dir / f"step_{at:07d}", config=config, step=at,
                                    model_state=policy.state_dict(), ema_state=ema.state_dict() if ema else None,
                                    normalizer=normalizer, meta=ckpt_meta, optimizer=optimizer,
-                                   lr_scheduler=lr_sched, extra_state=extra)
+                                   lr_scheduler=lr_sched, extra_state=extra, latent_basis=basis)
 
         policy.train()
         t_last, n_last = time.perf_counter(), 0
@@ -345,4 +379,4 @@ def train(config: TrainConfig, out_dir: str | Path, *, progress: bool = True, **
 
 
 __all__ = ["TrainProgress", "TrainResult", "iter_train", "train", "build_datasets", "fit_normalizer",
-           "check_codec", "load_episodes", "action_chunk"]
+           "fit_latent_basis", "check_codec", "check_embodiment_cue", "load_episodes", "action_chunk"]

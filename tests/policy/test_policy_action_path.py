@@ -181,20 +181,22 @@ def test_project_latent_with_a_non_unit_codec_errors_before_training(tmp_path):
 
 
 def test_checkpoint_without_the_new_keys_loads_and_acts_as_before(tmp_path):
-    """A checkpoint written before arm_loss_share / latent_normalization / project_latent (its config and stats
-    lack them) loads with the defaults that reproduce the old behaviour, acts identically, and resumes."""
+    """A checkpoint written before arm_loss_share / latent_normalization / project_latent / latent_basis /
+    embodiment_cue (its config and stats lack them) loads with the defaults that reproduce the old behaviour, acts identically, and resumes."""
     cfg = train_config_from_dict(tiny_config_dict(steps=4, checkpoint_every=4))
     train(cfg, tmp_path, progress=False)
     ckpt = tmp_path / "checkpoints" / "step_0000004"
     before = load_policy(ckpt)
     doc = json.loads((ckpt / "config.json").read_text())
     action = doc["train_config"]["policy"]["action"]
-    for key in ("arm_loss_share", "latent_normalization", "project_latent"):
+    for key in ("arm_loss_share", "latent_normalization", "project_latent", "latent_basis"):
         del action[key]
+    del doc["train_config"]["policy"]["observation"]["embodiment_cue"]
     (ckpt / "config.json").write_text(json.dumps(doc))
     old = load_policy(ckpt)
     a = old.config.policy.action
-    assert (a.arm_loss_share, a.latent_normalization, a.project_latent) == (None, "per_dim", False)
+    assert (a.arm_loss_share, a.latent_normalization, a.project_latent, a.latent_basis) == (None, "per_dim", False, None)
+    assert old.config.policy.observation.embodiment_cue == () and old.latent_basis is None
     assert old.normalizer.action_joint_from is None
     codec = LinearCodec({"gripper": 1, "mimic": 16}, 16, seed=0)
     obs = {"state": np.linspace(0, 1, 8, dtype=np.float32), "arm_pose": np.zeros(6, np.float32)}
