@@ -41,13 +41,17 @@ def openloop(run: Path, data: Path, embodiment: str, *, stride: int = 8, seed: i
     runner = PolicyRunner(loaded, embodiment, codec, seed=seed, project_latent=project_latent)
     norm = loaded.normalizer
     obs = norm.normalize_obs({k: torch.from_numpy(v) for k, v in batch["obs"].items()})
+    if cfg.observation.embodiment_cue:  # the one-hot the runner feeds at rollout
+        from lad_core.policy.observation import CUE_KEY, embodiment_one_hot
+
+        obs[CUE_KEY] = embodiment_one_hot(cfg.observation.embodiment_cue, embodiment, len(idx), cfg.n_obs_steps)
     gen = torch.Generator().manual_seed(seed)
     with torch.no_grad():
         chunk = loaded.policy.predict_action_chunk(obs, gen)
     arm, ee = runner.decode_chunk(chunk)
     true_arm, true_ee = batch["arm"], batch["end_effector"]
     # the codec path alone: encode the recorded commands, normalize, unnormalize, decode
-    raw = action_chunk(batch, embodiment, codec)
+    raw = action_chunk(batch, embodiment, runner.codec)  # in the policy's latent basis, when it has one
     _, rt_ee = runner.decode_chunk(norm.normalize_action(raw, embodiment))
     per_step = lambda e: [round(float(v), 4) for v in e[:, sel].mean(0)]  # noqa: E731
     arm_err = np.linalg.norm(arm[..., :3] - true_arm[..., :3], axis=-1)
