@@ -1,6 +1,6 @@
 """``lad policy``: train latent diffusion policies and evaluate them in simulation.
 
-    lad policy train CONFIG [--out DIR] [--resume [CKPT]] [--steps N]
+    lad policy train CONFIG [--out DIR] [--resume [CKPT]] [--steps N] [--seed S]
     torchrun --nproc-per-node 2 -m lad_core.cli.main policy train CONFIG      (DDP, same entry point)
     lad policy eval CKPT --task cube_in_box --embodiment mimic --episodes 50
 """
@@ -25,6 +25,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     t.add_argument("--resume", nargs="?", const=True, default=False,
                    help="continue from the output folder's latest checkpoint, or from CKPT")
     t.add_argument("--steps", type=int, help="override run.steps")
+    t.add_argument("--seed", type=int, help="override run.seed (initialisation, batches, noise), for seed repeats")
     t.add_argument("--no-progress", action="store_true", help="no progress bar")
     t.set_defaults(func=_train)
     e = sub.add_parser("eval", help="roll a checkpoint out in simulation and report success rates",
@@ -56,6 +57,8 @@ def _train(args: argparse.Namespace) -> int:
         if args.steps <= 0:
             raise LadError(f"--steps must be positive, got {args.steps}")
         config = dataclasses.replace(config, run=dataclasses.replace(config.run, steps=args.steps))
+    if args.seed is not None:
+        config = dataclasses.replace(config, run=dataclasses.replace(config.run, seed=args.seed))
     out = Path(args.out) if args.out else Path("runs") / "policy" / Path(args.config).stem
     result = train(config, out, resume=args.resume, progress=not args.no_progress)
     if result.losses:

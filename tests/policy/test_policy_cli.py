@@ -41,3 +41,17 @@ def test_eval_refuses_an_embodiment_the_policy_lacks(tmp_path, capsys):
     ckpt = tmp_path / "run" / "checkpoints" / "step_0000001"
     assert main(["policy", "eval", str(ckpt), "--embodiment", "faive"]) == 2
     assert "trained on ['gripper', 'mimic'], not 'faive'" in capsys.readouterr().err
+
+
+def test_seed_override_is_recorded_and_changes_the_initialisation(tmp_path):
+    path = tmp_path / "tiny.yaml"
+    path.write_text(yaml.safe_dump(tiny_config_dict(steps=1)))
+    losses = {}
+    for seed in ("0", "0", "7"):
+        out = tmp_path / f"run_{seed}_{len(losses)}"
+        assert main(["policy", "train", str(path), "--out", str(out), "--seed", seed, "--no-progress"]) == 0
+        meta = json.loads((out / "checkpoints" / "step_0000001" / "config.json").read_text())
+        assert meta["train_config"]["run"]["seed"] == int(seed)
+        losses.setdefault(seed, []).append(json.loads((out / "metrics.jsonl").read_text().splitlines()[0])["loss"])
+    assert losses["0"][0] == losses["0"][1]  # same seed, same first step
+    assert losses["7"][0] != losses["0"][0]
