@@ -123,6 +123,9 @@ class Stage2Config(StageConfig):
     sweep_weight: float = Field(0.0, ge=0, description="NOT in the paper (0 = paper): weight of the aperture term "
                                 "of hands decoded from uniform gripper widths (fingertip_terms.py)")
     sweep_batch: int = Field(256, ge=2, description="widths drawn per step for the sweep term")
+    ema_decay: float = Field(0.0, ge=0, lt=1, description="NOT in the paper (0 = off): validate and ship an "
+                             "exponential moving average of the stage-2 weights with this decay (warm-up "
+                             "(1 + k) / (10 + k) after k updates), as diffusion policies do")
 
 
 class RunConfig(_Strict):

@@ -4,7 +4,8 @@ Stage 1 trains the encoders with the pairwise InfoNCE loss; the temperature deca
 ``temperature.start`` to ``temperature.end`` over stage 1 (per step) and stays at ``end`` in stage 2. Stage 2 trains
 the decoders with L_total = L_recon + lambda * L_contrastive, fine-tuning the encoders at ``lr * encoder_lr_scale``
 (or keeping them frozen when ``finetune_encoders`` is false). ``cross_weight`` > 0 adds a term the paper does not
-have: each decoder also reconstructs its modality from another modality's latent (see docs/latent.md). L_recon is the mean over modalities of the MSE in
+have: each decoder also reconstructs its modality from another modality's latent (see docs/latent.md); with
+``ema_decay`` > 0 the validated and saved model is a moving average of the stage-2 weights. L_recon is the mean over modalities of the MSE in
 normalized units (Eq. 5 up to a constant factor per modality, so that a 189-d human pose and a 1-d width weigh the
 same).
 
@@ -69,6 +70,30 @@ class _Split:
     provenance: dict
 
 
+class _WeightAverage:
+    """Exponential moving average of a model's parameters (stage2.ema_decay): single steps of stage 2 move the
+    fingertip error of a held-out pose by a millimetre or more, the average much less."""
+
+    def __init__(self, model, decay: float, params: dict[str, torch.Tensor] | None = None, updates: int = 0):
+        self.decay, self.updates = decay, updates
+        self.params = params or {k: p.detach().clone() for k, p in model.named_parameters()}
+
+    def update(self, model) -> None:
+        rate = 1.0 - min(self.decay, (1 + self.updates) / (10 + self.updates))
+        with torch.no_grad():
+            for k, p in model.named_parameters():
+                self.params[k].lerp_(p.detach(), rate)
+        self.updates += 1
+
+    def swap(self, model) -> None:
+        """Exchange the model's weights with the average (twice restores both)."""
+        with torch.no_grad():
+            for k, p in model.named_parameters():
+                live = p.detach().clone()
+                p.copy_(self.params[k])
+                self.params[k] = live
+
+
 def _prepare(config: LatentConfig, model: LatentActionModel, data=None) -> _Split:
     from lad_core.latent.pairs import PairedData, load_pairs, validate_pairs
 
@@ -112,7 +137,8 @@ def _stage2_optimizer(config: LatentConfig, model: LatentActionModel):
 
 
 # ---------------------------------------------------------------------------------------------- train state
-def _save_state(path: Path, model, opt, stage: int, next_epoch: int, step: int, config: LatentConfig, split) -> None:
+def _save_state(path: Path, model, opt, stage: int, next_epoch: int, step: int, config: LatentConfig, split,
+                ema: _WeightAverage | None = None) -> None:
     from safetensors.torch import save_file
 
     model.save(path, {"config": config.to_mapping(), "provenance": split.provenance})
@@ -124,6 +150,9 @@ def _save_state(path: Path, model, opt, stage: int, next_epoch: int, step: int, 
                 tensors[f"{idx}.{k}"] = v.detach().cpu().contiguous()
             else:
                 plain["state"][str(idx)][k] = v
+    if ema is not None:
+        tensors.update({f"ema/{k}": v.contiguous() for k, v in ema.params.items()})
+        plain["ema_updates"] = ema.updates
     save_file(tensors, str(path / (STATE_TENSORS + ".tmp")))
     (path / (STATE_JSON + ".tmp")).write_text(json.dumps(
         {"stage": stage, "next_epoch": next_epoch, "step": step, "config": config.to_mapping(), "optimizer": plain}))
@@ -156,7 +185,11 @@ def _load_state(path: Path, config: LatentConfig):
         entry = dict(plain)
         entry.update({k.split(".", 1)[1]: v for k, v in tensors.items() if k.split(".", 1)[0] == idx})
         opt_state["state"][int(idx)] = entry
-    return model, opt_state, state["stage"], state["next_epoch"], state["step"]
+    ema = None
+    if "ema_updates" in state["optimizer"]:
+        params = {k[len("ema/"):]: v for k, v in tensors.items() if k.startswith("ema/")}
+        ema = _WeightAverage(model, config.stage2.ema_decay, params, state["optimizer"]["ema_updates"])
+    return model, opt_state, state["stage"], state["next_epoch"], state["step"], ema
 
 
 # ---------------------------------------------------------------------------------------------- the loop
@@ -225,6 +258,16 @@ def quick_validation(model, val_raw: dict[str, np.ndarray], limit: int = 4096) -
     return {"loss": met["loss"], "top1": met["top1"], **sr_cr_summary(met)}
 
 
+def _validate(model, val_raw, ema: _WeightAverage | None) -> dict:
+    if ema is None:
+        return quick_validation(model, val_raw)
+    ema.swap(model)
+    try:
+        return quick_validation(model, val_raw)
+    finally:
+        ema.swap(model)
+
+
 def iter_training(config: LatentConfig, out_dir: str | Path, data=None, resume: bool = True,
                   cancel: Callable[[], bool] | None = None) -> Iterator[TrainProgress]:
     """Train per `config`, writing to `out_dir`; yields after every epoch. `data`: PairedData or a dict of arrays
@@ -236,9 +279,9 @@ def iter_training(config: LatentConfig, out_dir: str | Path, data=None, resume: 
     torch.manual_seed(config.run.seed)  # the initial weights are a function of the seed
     model = LatentActionModel.from_config(config.model)
     split = _prepare(config, model, data)
-    stage, start_epoch, step, opt_state = 1, 0, 0, None
+    stage, start_epoch, step, opt_state, ema = 1, 0, 0, None, None
     if resume and (last / STATE_JSON).exists():
-        model, opt_state, stage, start_epoch, step = _load_state(last, config)
+        model, opt_state, stage, start_epoch, step, ema = _load_state(last, config)
         log.info("resuming %s at stage %d epoch %d", last, stage, start_epoch)
     from torch.utils.tensorboard import SummaryWriter
 
@@ -259,6 +302,8 @@ def iter_training(config: LatentConfig, out_dir: str | Path, data=None, resume: 
                     opt = _optimizer(scfg.optimizer, model.encoders.parameters(), scfg.lr, scfg.weight_decay)
                 else:
                     opt = _stage2_optimizer(config, model)
+                    if ema is None and s2.ema_decay > 0:
+                        ema = _WeightAverage(model, s2.ema_decay)
                 if opt_state is not None and st == stage:
                     opt.load_state_dict(opt_state)
                 first = start_epoch if st == stage else 0
@@ -299,6 +344,8 @@ def iter_training(config: LatentConfig, out_dir: str | Path, data=None, resume: 
                         opt.zero_grad(set_to_none=True)
                         loss.backward()
                         opt.step()
+                        if st == 2 and ema is not None:
+                            ema.update(model)
                         step += 1
                         for k, v in parts.items():
                             sums[k] = sums.get(k, 0.0) + v
@@ -308,7 +355,7 @@ def iter_training(config: LatentConfig, out_dir: str | Path, data=None, resume: 
                     is_last = epoch == scfg.epochs - 1
                     val = None
                     if (epoch + 1) % config.run.eval_every == 0 or is_last:
-                        val = quick_validation(model, split.val_raw)
+                        val = _validate(model, split.val_raw, ema if st == 2 else None)
                     tau_now = config.temperature.at(step / steps1) if st == 1 else config.temperature.end
                     record = {"stage": st, "epoch": epoch, "step": step, "temperature": tau_now, "train": train,
                               "val": val, "seconds": time.perf_counter() - t0}
@@ -328,13 +375,16 @@ def iter_training(config: LatentConfig, out_dir: str | Path, data=None, resume: 
                         if nxt_stage == 2 and st == 1:
                             _save_state(last, model, _stage2_optimizer(config, model), 2, 0, step, config, split)
                         else:
-                            _save_state(last, model, opt, nxt_stage, nxt_epoch, step, config, split)
+                            _save_state(last, model, opt, nxt_stage, nxt_epoch, step, config, split,
+                                        ema if st == 2 else None)
                     yield TrainProgress(st, epoch, scfg.epochs, step, tau_now, train, val, time.perf_counter() - t0)
                     if stop:
                         return
                 opt_state = None
     finally:
         writer.close()
+    if ema is not None:
+        ema.swap(model)  # the average is what ships
     _finish(model, config, split, out, time.perf_counter() - t0)
 
 

@@ -157,3 +157,40 @@ def test_a_run_saved_before_newer_config_fields_existed_still_resumes(tiny_pairs
     assert (tmp_path / "model").exists()
     with pytest.raises(ConfigError, match="different config"):  # a real difference is still refused
         list(iter_training(cfg.with_changes(stage2={"lr_schedule": "cosine"}), tmp_path, resume=True))
+
+
+def test_weight_average_ships_the_average_and_resumes_exactly(tiny_pairs, tmp_path, monkeypatch):
+    """stage2.ema_decay: the saved model is the moving average of the stage-2 weights (not the last step's), and
+    an interrupted run resumes to the same average."""
+    import lad_core.latent.training as training
+
+    cfg = config_from_mapping(tiny_mapping(tiny_pairs, stage1={"epochs": 1}, stage2={"epochs": 2, "ema_decay": 0.9}))
+    built, live = [], {}
+    original = training.LatentActionModel.from_config
+    monkeypatch.setattr(training.LatentActionModel, "from_config", lambda c: built.append(original(c)) or built[-1])
+
+    def cancel():  # asked after every epoch: keep the live weights of the last one
+        live.update({k: v.clone() for k, v in built[-1].state_dict().items()})
+        return False
+
+    list(iter_training(cfg, tmp_path / "full", resume=False, cancel=cancel))
+    full = load_model(tmp_path / "full" / "model").state_dict()
+    weights = [k for k in full if "decoders" in k and k.endswith("weight")]
+    assert weights and all(not torch.equal(full[k], live[k]) for k in weights)  # the average, not the last step
+    assert max(float((full[k] - live[k]).norm() / live[k].norm()) for k in weights) < 0.5  # of nearby weights
+    last_val = json.loads((tmp_path / "full" / "metrics.jsonl").read_text().splitlines()[-1])["val"]
+    final = json.loads((tmp_path / "full" / "final_metrics.json").read_text())["val"]
+    assert last_val["loss"]["human->mimic"] == pytest.approx(final["loss"]["human->mimic"], rel=1e-4)
+
+    calls = {"n": 0}
+
+    def cancel_after_first_stage2_epoch():
+        calls["n"] += 1
+        return calls["n"] == 2
+
+    cut = list(iter_training(cfg, tmp_path / "cut", resume=False, cancel=cancel_after_first_stage2_epoch))
+    assert [(p.stage, p.epoch) for p in cut] == [(1, 0), (2, 0)]
+    list(iter_training(cfg, tmp_path / "cut", resume=True))
+    resumed = load_model(tmp_path / "cut" / "model").state_dict()
+    for k, v in full.items():
+        torch.testing.assert_close(resumed[k], v, rtol=0, atol=1e-6)
