@@ -273,6 +273,10 @@ def iter_training(config: LatentConfig, out_dir: str | Path, data=None, resume: 
     """Train per `config`, writing to `out_dir`; yields after every epoch. `data`: PairedData or a dict of arrays
     instead of the config's pairs file."""
     torch.set_num_threads(config.run.threads)
+    # Late in long runs Adam's moments and small gradients underflow into denormal floats, which x86 CPUs compute
+    # many times slower: cpu_all_wide's stage-2 epochs went from 6 to 19 minutes. Flushing them to zero costs
+    # nothing in accuracy (|x| < 1.2e-38).
+    torch.set_flush_denormal(True)
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     last = out / "last"
