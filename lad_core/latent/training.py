@@ -26,6 +26,7 @@ import json
 import logging
 import time
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -258,6 +259,19 @@ def quick_validation(model, val_raw: dict[str, np.ndarray], limit: int = 4096) -
     return {"loss": met["loss"], "top1": met["top1"], **sr_cr_summary(met)}
 
 
+@contextmanager
+def _denormals_flushed():
+    """Late in long runs Adam's moments and small gradients underflow into denormal floats, which x86 CPUs compute
+    many times slower (cpu_all_wide's stage-2 epochs went from 6 to 19 min); flushing them to zero costs nothing in
+    accuracy (|x| < 1.2e-38). Scoped to the training steps of this thread, since the setting is global CPU state
+    that other code (hypothesis, numpy's subnormal checks) relies on; False is torch's default, it has no getter."""
+    torch.set_flush_denormal(True)
+    try:
+        yield
+    finally:
+        torch.set_flush_denormal(False)
+
+
 def _validate(model, val_raw, ema: _WeightAverage | None) -> dict:
     if ema is None:
         return quick_validation(model, val_raw)
@@ -273,10 +287,6 @@ def iter_training(config: LatentConfig, out_dir: str | Path, data=None, resume: 
     """Train per `config`, writing to `out_dir`; yields after every epoch. `data`: PairedData or a dict of arrays
     instead of the config's pairs file."""
     torch.set_num_threads(config.run.threads)
-    # Late in long runs Adam's moments and small gradients underflow into denormal floats, which x86 CPUs compute
-    # many times slower: cpu_all_wide's stage-2 epochs went from 6 to 19 minutes. Flushing them to zero costs
-    # nothing in accuracy (|x| < 1.2e-38).
-    torch.set_flush_denormal(True)
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     last = out / "last"
@@ -324,35 +334,36 @@ def iter_training(config: LatentConfig, out_dir: str | Path, data=None, resume: 
                         model.encoders.eval()
                     sums: dict[str, float] = {}
                     batches = _batches(n, scfg.batch_size, gen)
-                    for b, idx in enumerate(batches):
-                        tau = config.temperature.at(step / steps1) if st == 1 else config.temperature.end
-                        factor = scfg.lr_factor((epoch * len(batches) + b) / stage_steps)
-                        for group, lr in zip(opt.param_groups, base_lrs):
-                            group["lr"] = lr * factor
-                        with torch.set_grad_enabled(finetune):
-                            z = {m: model.embed(m, _encoder_input(split.train[m][idx], noise.get(m, 0.0)))
-                                 for m in mods}
-                        contrastive, _ = info_nce(z, tau)
-                        if st == 1:
-                            loss = contrastive
-                            parts = {"contrastive": float(contrastive.detach())}
-                        else:
-                            preds = {m: model.reconstruct(m, z[m]) for m in mods}
-                            recon = {m: F.mse_loss(preds[m], split.train[m][idx]) for m in mods}
-                            l_rec = sum(recon.values()) / len(mods)
-                            loss = l_rec + lam * contrastive if finetune and lam > 0 else l_rec
-                            parts = {"recon": float(l_rec.detach()), "contrastive": float(contrastive.detach()),
-                                     **{f"recon_{m}": float(v.detach()) for m, v in recon.items()}}
-                            loss = loss + _stage2_extras(config.stage2, model, z, split, idx, mods, step, preds,
-                                                         tips, gen, parts)
-                        opt.zero_grad(set_to_none=True)
-                        loss.backward()
-                        opt.step()
-                        if st == 2 and ema is not None:
-                            ema.update(model)
-                        step += 1
-                        for k, v in parts.items():
-                            sums[k] = sums.get(k, 0.0) + v
+                    with _denormals_flushed():
+                        for b, idx in enumerate(batches):
+                            tau = config.temperature.at(step / steps1) if st == 1 else config.temperature.end
+                            factor = scfg.lr_factor((epoch * len(batches) + b) / stage_steps)
+                            for group, lr in zip(opt.param_groups, base_lrs):
+                                group["lr"] = lr * factor
+                            with torch.set_grad_enabled(finetune):
+                                z = {m: model.embed(m, _encoder_input(split.train[m][idx], noise.get(m, 0.0)))
+                                     for m in mods}
+                            contrastive, _ = info_nce(z, tau)
+                            if st == 1:
+                                loss = contrastive
+                                parts = {"contrastive": float(contrastive.detach())}
+                            else:
+                                preds = {m: model.reconstruct(m, z[m]) for m in mods}
+                                recon = {m: F.mse_loss(preds[m], split.train[m][idx]) for m in mods}
+                                l_rec = sum(recon.values()) / len(mods)
+                                loss = l_rec + lam * contrastive if finetune and lam > 0 else l_rec
+                                parts = {"recon": float(l_rec.detach()), "contrastive": float(contrastive.detach()),
+                                         **{f"recon_{m}": float(v.detach()) for m, v in recon.items()}}
+                                loss = loss + _stage2_extras(config.stage2, model, z, split, idx, mods, step, preds,
+                                                             tips, gen, parts)
+                            opt.zero_grad(set_to_none=True)
+                            loss.backward()
+                            opt.step()
+                            if st == 2 and ema is not None:
+                                ema.update(model)
+                            step += 1
+                            for k, v in parts.items():
+                                sums[k] = sums.get(k, 0.0) + v
                     train = {k: v / len(batches) for k, v in sums.items()}
                     if not all(np.isfinite(v) for v in train.values()):
                         raise InputError(f"training diverged at stage {st} epoch {epoch}: losses {train}")
