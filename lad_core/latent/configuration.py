@@ -124,8 +124,8 @@ class Stage2Config(StageConfig):
                                 "of hands decoded from uniform gripper widths (fingertip_terms.py)")
     sweep_batch: int = Field(256, ge=2, description="widths drawn per step for the sweep term")
     ema_decay: float = Field(0.0, ge=0, lt=1, description="NOT in the paper (0 = off): validate and ship an "
-                             "exponential moving average of the stage-2 weights with this decay (warm-up "
-                             "(1 + k) / (10 + k) after k updates), as diffusion policies do")
+                             "exponential moving average of the stage-2 weights with this maximum decay "
+                             "(lad_core.ema.EmaWeights, the policies' average and warm-up)")
 
 
 class RunConfig(_Strict):

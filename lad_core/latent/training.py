@@ -34,6 +34,7 @@ import numpy as np
 import torch
 from torch.nn import functional as F
 
+from lad_core.ema import EmaWeights
 from lad_core.errors import ConfigError, InputError
 from lad_core.latent.configuration import LatentConfig
 from lad_core.latent.fingertip_terms import FingertipTerms
@@ -69,30 +70,6 @@ class _Split:
     train: dict[str, torch.Tensor]  # normalized
     val_raw: dict[str, np.ndarray]
     provenance: dict
-
-
-class _WeightAverage:
-    """Exponential moving average of a model's parameters (stage2.ema_decay): single steps of stage 2 move the
-    fingertip error of a held-out pose by a millimetre or more, the average much less."""
-
-    def __init__(self, model, decay: float, params: dict[str, torch.Tensor] | None = None, updates: int = 0):
-        self.decay, self.updates = decay, updates
-        self.params = params or {k: p.detach().clone() for k, p in model.named_parameters()}
-
-    def update(self, model) -> None:
-        rate = 1.0 - min(self.decay, (1 + self.updates) / (10 + self.updates))
-        with torch.no_grad():
-            for k, p in model.named_parameters():
-                self.params[k].lerp_(p.detach(), rate)
-        self.updates += 1
-
-    def swap(self, model) -> None:
-        """Exchange the model's weights with the average (twice restores both)."""
-        with torch.no_grad():
-            for k, p in model.named_parameters():
-                live = p.detach().clone()
-                p.copy_(self.params[k])
-                self.params[k] = live
 
 
 def _prepare(config: LatentConfig, model: LatentActionModel, data=None) -> _Split:
@@ -139,7 +116,7 @@ def _stage2_optimizer(config: LatentConfig, model: LatentActionModel):
 
 # ---------------------------------------------------------------------------------------------- train state
 def _save_state(path: Path, model, opt, stage: int, next_epoch: int, step: int, config: LatentConfig, split,
-                ema: _WeightAverage | None = None) -> None:
+                ema: EmaWeights | None = None) -> None:
     from safetensors.torch import save_file
 
     model.save(path, {"config": config.to_mapping(), "provenance": split.provenance})
@@ -152,8 +129,8 @@ def _save_state(path: Path, model, opt, stage: int, next_epoch: int, step: int, 
             else:
                 plain["state"][str(idx)][k] = v
     if ema is not None:
-        tensors.update({f"ema/{k}": v.contiguous() for k, v in ema.params.items()})
-        plain["ema_updates"] = ema.updates
+        tensors.update({f"ema/{k}": v for k, v in ema.state_dict().items()})
+        plain["ema_updates"] = ema.optimization_step
     save_file(tensors, str(path / (STATE_TENSORS + ".tmp")))
     (path / (STATE_JSON + ".tmp")).write_text(json.dumps(
         {"stage": stage, "next_epoch": next_epoch, "step": step, "config": config.to_mapping(), "optimizer": plain}))
@@ -188,8 +165,9 @@ def _load_state(path: Path, config: LatentConfig):
         opt_state["state"][int(idx)] = entry
     ema = None
     if "ema_updates" in state["optimizer"]:
-        params = {k[len("ema/"):]: v for k, v in tensors.items() if k.startswith("ema/")}
-        ema = _WeightAverage(model, config.stage2.ema_decay, params, state["optimizer"]["ema_updates"])
+        ema = EmaWeights(model, config.stage2.ema_decay)
+        ema.load_state_dict({k[len("ema/"):]: v for k, v in tensors.items() if k.startswith("ema/")},
+                            state["optimizer"]["ema_updates"])
     return model, opt_state, state["stage"], state["next_epoch"], state["step"], ema
 
 
@@ -272,7 +250,7 @@ def _denormals_flushed():
         torch.set_flush_denormal(False)
 
 
-def _validate(model, val_raw, ema: _WeightAverage | None) -> dict:
+def _validate(model, val_raw, ema: EmaWeights | None) -> dict:
     if ema is None:
         return quick_validation(model, val_raw)
     ema.swap(model)
@@ -317,7 +295,7 @@ def iter_training(config: LatentConfig, out_dir: str | Path, data=None, resume: 
                 else:
                     opt = _stage2_optimizer(config, model)
                     if ema is None and s2.ema_decay > 0:
-                        ema = _WeightAverage(model, s2.ema_decay)
+                        ema = EmaWeights(model, s2.ema_decay)
                 if opt_state is not None and st == stage:
                     opt.load_state_dict(opt_state)
                 first = start_epoch if st == stage else 0
@@ -360,7 +338,7 @@ def iter_training(config: LatentConfig, out_dir: str | Path, data=None, resume: 
                             loss.backward()
                             opt.step()
                             if st == 2 and ema is not None:
-                                ema.update(model)
+                                ema.step(model)
                             step += 1
                             for k, v in parts.items():
                                 sums[k] = sums.get(k, 0.0) + v

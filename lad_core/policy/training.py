@@ -24,7 +24,8 @@ import torch
 from lad_core.errors import ConfigError, InputError
 from lad_core.policy.checkpoint import (check_compatible, latest_checkpoint, read_checkpoint_meta, save_checkpoint)
 from lad_core.policy.dataset import Episode, WindowDataset
-from lad_core.policy.diffusion import EmaWeights, make_lr_scheduler, make_optimizer
+from lad_core.ema import EmaWeights
+from lad_core.policy.diffusion import make_lr_scheduler, make_optimizer
 from lad_core.policy.latent import LatentBasis, LatentCodec, LinearCodec, load_latent_codec
 from lad_core.policy.processing import Normalizer, Stats
 from lad_core.policy.sampling import CoTrainingBatcher, CoTrainingSampler, action_chunk
