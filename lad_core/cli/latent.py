@@ -5,6 +5,7 @@
     lad latent train resources/configs/latent/cpu_all.yaml --out runs/latent/cpu_all
     lad latent eval runs/latent/cpu_all/model --pairs pairs.h5 --landmarks held_out.npy --sweep
     lad latent ablate resources/configs/latent/cpu_mimic_gripper.yaml --out runs/latent/ablation
+    lad latent export runs/latent/cpu_all/model shipped/ --half                 float16 weights, half the size
 
 Training writes metrics.jsonl, TensorBoard events (tb/) and a resumable checkpoint (last/); run the same command
 again to resume. Results are JSON lines on stdout; progress bars go to stderr.
@@ -37,6 +38,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     tr.add_argument("--out", help="output folder (default: runs/latent/<config name>)")
     tr.add_argument("--pairs", help="use this pairs file instead of the config's data.pairs")
     tr.add_argument("--no-resume", action="store_true", help="start over even if --out holds a checkpoint")
+    tr.add_argument("--seed", type=int, help="override run.seed (initialisation, split, batches), for seed repeats")
     tr.set_defaults(func=_train)
 
     ev = sub.add_parser("eval", help="SR/CR metrics, CR matrix, retrieval, real-pose targets, gripper sweep")
@@ -46,6 +48,12 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     ev.add_argument("--sweep", action="store_true", help="decode a gripper width sweep 0 -> 1 into the hands")
     ev.add_argument("--limit", type=int, default=20000, help="evaluate at most this many tuples of --pairs")
     ev.set_defaults(func=_eval)
+
+    ex = sub.add_parser("export", help="copy a model folder for shipping, optionally with float16 weights")
+    ex.add_argument("checkpoint", help="model folder (…/model)")
+    ex.add_argument("out", help="output folder")
+    ex.add_argument("--half", action="store_true", help="float16 weights (half the size; statistics stay float32)")
+    ex.set_defaults(func=_export)
 
     ab = sub.add_parser("ablate", help="train full / w/o TA / w/o FT / w/o both and write Table 1")
     ab.add_argument("config", help="config YAML")
@@ -79,6 +87,8 @@ def _config(args):
         from pathlib import Path
 
         cfg = cfg.with_changes(data={"pairs": str(Path(args.pairs).resolve())})
+    if getattr(args, "seed", None) is not None:
+        cfg = cfg.with_changes(run={"seed": args.seed})
     if not cfg.pairs_path().exists():
         from lad_core.errors import InputError
 
@@ -148,6 +158,28 @@ def _eval(args) -> int:
 
             raise InputError(f"{args.checkpoint}: the model has no gripper modality for a width sweep")
         _emit({"event": "gripper_sweep", **gripper_sweep(model)})
+    return 0
+
+
+def _export(args) -> int:
+    """Copy with the same config and meta; with --half, report how far the copy's outputs moved on the sweep."""
+    import numpy as np
+
+    from lad_core.latent.checkpoint import load_model, save_model
+    from lad_core.latent.metrics import fingertips_m
+
+    model = load_model(args.checkpoint)
+    save_model(model, args.out, half=args.half)
+    copy = load_model(args.out)
+    probe = {m: model.normalizers[m].mean.numpy()[None] for m in model.embodiments}
+    moved = {}
+    for src, x in probe.items():
+        for dst in model.embodiments:
+            a, b = model.cross(src, dst, x), copy.cross(src, dst, x)
+            tips = fingertips_m(dst, a)
+            moved[f"{src}->{dst}"] = float(np.abs(a - b).max()) if tips is None else \
+                float(np.linalg.norm(tips - fingertips_m(dst, b), axis=-1).max() * 1000)
+    _emit({"event": "exported", "out": args.out, "half": args.half, "max_change_at_mean_pose": moved})
     return 0
 
 

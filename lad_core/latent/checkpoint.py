@@ -1,6 +1,8 @@
 """Latent model checkpoints: a folder with ``model.safetensors`` and ``config.json``; never pickles.
 
 ``model.safetensors``: every weight plus the normalization statistics (``normalizers.<modality>.mean`` / ``.std``).
+Weights are float32, or float16 in an exported copy (half the size; the statistics stay float32); loading casts
+them to float32.
 ``config.json``::
 
     {"format": "lad-latent-model", "version": 1,
@@ -35,8 +37,9 @@ def _embodiment_info(name: str, dim: int) -> dict:
         return {"dim": dim, "joint_names": None}
 
 
-def save_model(model, path, extra: dict | None = None) -> Path:
-    """Write `model` to folder `path` (created; files replaced atomically)."""
+def save_model(model, path, extra: dict | None = None, half: bool = False) -> Path:
+    """Write `model` to folder `path` (created; files replaced atomically). `half` stores the network weights as
+    float16 (for shipping a model; not for resuming training): the normalization statistics stay float32."""
     import numpy as np
     import torch
     from safetensors.torch import save_file
@@ -55,6 +58,8 @@ def save_model(model, path, extra: dict | None = None) -> Path:
         "meta": meta,
     }
     state = {k: v.detach().cpu().contiguous() for k, v in model.state_dict().items()}
+    if half:
+        state = {k: v if k.startswith("normalizers.") else v.to(torch.float16) for k, v in state.items()}
     tmp_w, tmp_c = path / (WEIGHTS + ".tmp"), path / (CONFIG + ".tmp")
     save_file(state, str(tmp_w), metadata={"format": FORMAT})
     tmp_c.write_text(json.dumps(config, indent=1, default=_jsonable))
