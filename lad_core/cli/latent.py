@@ -31,6 +31,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     mp.add_argument("--modalities", default="human,faive,mimic,gripper", help="comma-separated embodiments")
     mp.add_argument("--seed", type=int, default=0, help="sampler seed (synthetic)")
     mp.add_argument("--chunk", type=int, default=4096, help="poses retargeted per chunk")
+    mp.add_argument("--retarget-config", metavar="YAML",
+                    help="retargeting settings (default: RetargetConfig.converged(), recorded in the file)")
     mp.set_defaults(func=_make_pairs)
 
     tr = sub.add_parser("train", help="two-stage training from a config YAML (resumes when --out holds a run)")
@@ -73,7 +75,12 @@ def _make_pairs(args) -> int:
 
     source = synthetic_source(args.synthetic, seed=args.seed) if args.synthetic is not None else file_source(args.landmarks)
     mods = [m.strip() for m in args.modalities.split(",") if m.strip()]
-    res = make_pairs(source, args.out, mods, chunk=args.chunk, progress=True)
+    retarget = None
+    if args.retarget_config:
+        from lad_core.retarget import RetargetConfig
+
+        retarget = RetargetConfig.load(args.retarget_config)
+    res = make_pairs(source, args.out, mods, chunk=args.chunk, progress=True, retarget_config=retarget)
     _emit({"event": "pairs", "path": str(res.path), "count": res.count, "seconds": round(res.seconds, 2),
            "pairs_per_s": round(res.rate, 1), "modalities": list(res.modalities)})
     return 0

@@ -142,11 +142,22 @@ def gripper_sweep(model, targets: Sequence[str] | None = None, steps: int = 21) 
     return out
 
 
+def training_retargeter(model, target: str):
+    """The retargeter that made the model's paired data: the scales and RetargetConfig in its provenance (models
+    from before the config was recorded were made with the defaults)."""
+    from lad_core.retarget import RetargetConfig, build_retargeter
+
+    prov = (model.meta or {}).get("provenance") or {}
+    config = RetargetConfig(**prov["retarget"]) if prov.get("retarget") else RetargetConfig()
+    scales = (prov.get("scales") or {}).get(target)
+    return build_retargeter(target, scales=scales, config=config)
+
+
 def real_pose_targets(model, landmarks: np.ndarray, targets: Sequence[str] = ("mimic", "faive")) -> dict:
-    """Held-out real poses: fingertip error (mm) of human -> target cross-reconstruction against direct retargeting,
-    and the human self-reconstruction error. Robot targets absent from the model are skipped."""
+    """Held-out real poses: fingertip error (mm) of human -> target cross-reconstruction against direct retargeting
+    (by the retargeter that made the model's training pairs), and the human self-reconstruction error. Robot
+    targets absent from the model are skipped."""
     from lad_core.embodiments.human import encode_pose
-    from lad_core.retarget import build_retargeter
 
     theta = encode_pose(landmarks).astype(np.float32)
     out: dict = {"n": len(theta)}
@@ -155,7 +166,7 @@ def real_pose_targets(model, landmarks: np.ndarray, targets: Sequence[str] = ("m
     for t in targets:
         if t not in model.embodiments or "human" not in model.embodiments:
             continue
-        direct = build_retargeter(t).retarget_batch(landmarks)
+        direct = training_retargeter(model, t).retarget_batch(landmarks)
         cross = model.cross("human", t, theta)
         per = np.linalg.norm(fingertips_m(t, cross) - fingertips_m(t, direct), axis=-1).mean(-1) * 1000.0
         out[f"human->{t}_mm"] = float(per.mean())

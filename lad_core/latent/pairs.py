@@ -8,7 +8,8 @@ File layout (``format = "lad-latent-pairs"``, ``version = 1``)::
     /<modality>          float32 (N, D)   one per modality: human (189), faive (11), mimic (16), gripper (1)...
     /family              int8 (N,)        grasp family of synthetic poses (-1 for recorded ones)
     attrs: format, version, modalities (JSON list), dims (JSON), source (JSON: kind, path/seed/sampler settings),
-           scales (JSON: embodiment -> 15 keyvector scales or null), software (lad version, numpy, h5py), created,
+           scales (JSON: embodiment -> 15 keyvector scales or null), retarget (JSON: the RetargetConfig used;
+           absent in files made before 2026-12-07, which used the defaults), software (lad version, numpy, h5py), created,
            complete (bool; a file being written is named *.partial until it is complete)
 
 Writing goes to ``<out>.partial`` and is renamed when complete, so a crash never leaves a file that looks whole.
@@ -128,13 +129,16 @@ def make_pairs(
     """Retarget every pose of `source` to `modalities` and write the tuples to `out` (HDF5, see module doc).
 
     `progress`: True shows a tqdm bar; a callable receives the number of tuples done after each chunk.
+    `retarget_config`: default ``RetargetConfig.converged()``, the steadier batched mode (a latent model cannot fit
+    the jumps of the fast one); recorded in the file, and evaluation compares a model with the same retargeting.
     """
     import h5py
 
     from lad_core.embodiments import get
     from lad_core.embodiments.human import encode_pose
-    from lad_core.retarget import build_retargeter
+    from lad_core.retarget import RetargetConfig, build_retargeter
 
+    retarget_config = retarget_config or RetargetConfig.converged()
     modalities = tuple(modalities)
     if "human" not in modalities:
         raise InputError(f"paired data needs the 'human' modality (the source of Eq. 1), got {list(modalities)}")
@@ -159,6 +163,7 @@ def make_pairs(
                         "dims": json.dumps(dims), "source": json.dumps(source.describe),
                         "scales": json.dumps({m: (None if r.scales is None else np.asarray(r.scales).tolist())
                                               for m, r in retargeters.items()}),
+                        "retarget": json.dumps(retarget_config.model_dump()),
                         "software": json.dumps(_software()), "created": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
                         "complete": False})  # fmt: skip
         sets = {m: f.create_dataset(m, (0, d), maxshape=(None, d), dtype="f4", chunks=(min(chunk, 8192), d))
@@ -260,7 +265,7 @@ def load_pairs(path: str | Path, modalities: Sequence[str] | None = None) -> Pai
         if missing:
             raise InputError(f"{path}: missing modality {missing} (the file holds {stored})")
         data = {m: np.asarray(f[m][()], dtype=np.float32) for m in wanted}
-        attrs = {k: (json.loads(v) if k in ("modalities", "dims", "source", "scales", "software") else v)
+        attrs = {k: (json.loads(v) if k in ("modalities", "dims", "source", "scales", "retarget", "software") else v)
                  for k, v in f.attrs.items()}
         family = f["family"][()] if "family" in f else None
     validate_pairs(data, str(path), wanted)

@@ -36,7 +36,7 @@ from torch.nn import functional as F
 
 from lad_core.ema import EmaWeights
 from lad_core.errors import ConfigError, InputError
-from lad_core.latent.configuration import LatentConfig
+from lad_core.latent.configuration import LatentConfig, StageConfig
 from lad_core.latent.fingertip_terms import FingertipTerms
 from lad_core.latent.modeling import LatentActionModel, info_nce
 
@@ -97,7 +97,7 @@ def _prepare(config: LatentConfig, model: LatentActionModel, data=None) -> _Spli
     train = {m: model.normalizers[m].normalize(v) for m, v in train_raw.items()}
     val_raw = {m: pairs.data[m][val_idx] for m in mods}
     prov = {"pairs": str(pairs.path) if pairs.path else None, "source": pairs.attrs.get("source"),
-            "scales": pairs.attrs.get("scales"), "n_train": len(train_idx), "n_val": len(val_idx)}
+            "scales": pairs.attrs.get("scales"), "retarget": pairs.attrs.get("retarget"), "n_train": len(train_idx), "n_val": len(val_idx)}
     return _Split(train, val_raw, prov)
 
 
@@ -237,17 +237,23 @@ def quick_validation(model, val_raw: dict[str, np.ndarray], limit: int = 4096) -
     return {"loss": met["loss"], "top1": met["top1"], **sr_cr_summary(met)}
 
 
+def _flush_denormal_is_on() -> bool:
+    """torch has a setter for the flush but no getter: a subnormal float survives a multiplication only when off."""
+    return torch.tensor([1e-40], dtype=torch.float32).mul(1.0).item() == 0.0
+
+
 @contextmanager
 def _denormals_flushed():
     """Late in long runs Adam's moments and small gradients underflow into denormal floats, which x86 CPUs compute
     many times slower (cpu_all_wide's stage-2 epochs went from 6 to 19 min); flushing them to zero costs nothing in
     accuracy (|x| < 1.2e-38). Scoped to the training steps of this thread, since the setting is global CPU state
-    that other code (hypothesis, numpy's subnormal checks) relies on; False is torch's default, it has no getter."""
+    that other code (hypothesis, numpy's subnormal checks) relies on; the caller's setting is restored after."""
+    was_on = _flush_denormal_is_on()
     torch.set_flush_denormal(True)
     try:
         yield
     finally:
-        torch.set_flush_denormal(False)
+        torch.set_flush_denormal(was_on)
 
 
 def _validate(model, val_raw, ema: EmaWeights | None) -> dict:
@@ -258,6 +264,101 @@ def _validate(model, val_raw, ema: EmaWeights | None) -> dict:
         return quick_validation(model, val_raw)
     finally:
         ema.swap(model)
+
+
+@dataclass
+class _Stage:
+    """What every step of one stage shares."""
+
+    number: int
+    settings: StageConfig  # config.stage1 or config.stage2
+    opt: torch.optim.Optimizer
+    finetune: bool  # stage 1, or stage 2 with finetune_encoders: the encoders get gradients
+    contrastive_weight: float
+    base_lrs: list[float]
+    total_steps: int  # for the learning-rate schedule
+    noise: dict  # data.input_noise, only while the encoders train
+
+
+def _open_stage(config: LatentConfig, model, number: int, n: int, opt_state) -> _Stage:
+    scfg = config.stage1 if number == 1 else config.stage2
+    if number == 1:
+        opt = _optimizer(scfg.optimizer, model.encoders.parameters(), scfg.lr, scfg.weight_decay)
+    else:
+        opt = _stage2_optimizer(config, model)
+    if opt_state is not None:
+        opt.load_state_dict(opt_state)
+    finetune = number == 1 or config.stage2.finetune_encoders
+    return _Stage(number, scfg, opt, finetune, config.stage2.contrastive_weight if number == 2 else 1.0,
+                  _base_lrs(config, number), max(1, scfg.epochs * len(_batches(n, scfg.batch_size, torch.Generator()))),
+                  config.data.input_noise if finetune else {})
+
+
+def _step_loss(config: LatentConfig, model, split: _Split, stage: _Stage, idx, tau: float, step: int, tips,
+               gen) -> tuple[torch.Tensor, dict]:
+    """The loss of one batch and its logged parts: InfoNCE in stage 1, Eq. 6 plus the opt-in terms in stage 2."""
+    mods = config.model.modalities
+    with torch.set_grad_enabled(stage.finetune):
+        z = {m: model.embed(m, _encoder_input(split.train[m][idx], stage.noise.get(m, 0.0))) for m in mods}
+    contrastive, _ = info_nce(z, tau)
+    if stage.number == 1:
+        return contrastive, {"contrastive": float(contrastive.detach())}
+    preds = {m: model.reconstruct(m, z[m]) for m in mods}
+    recon = {m: F.mse_loss(preds[m], split.train[m][idx]) for m in mods}
+    l_rec = sum(recon.values()) / len(mods)
+    lam = stage.contrastive_weight
+    loss = l_rec + lam * contrastive if stage.finetune and lam > 0 else l_rec
+    parts = {"recon": float(l_rec.detach()), "contrastive": float(contrastive.detach()),
+             **{f"recon_{m}": float(v.detach()) for m, v in recon.items()}}
+    return loss + _stage2_extras(config.stage2, model, z, split, idx, mods, step, preds, tips, gen, parts), parts
+
+
+def _train_epoch(config: LatentConfig, model, split: _Split, stage: _Stage, epoch: int, step: int, steps1: int,
+                 tips, ema: EmaWeights | None) -> tuple[dict, int]:
+    """One epoch of optimizer steps: (mean losses, the global step after it). Batches, noise and dropout are a
+    function of (seed, stage, epoch), so a resumed run repeats them exactly."""
+    seed = config.run.seed * 100_003 + stage.number * 10_007 + epoch
+    gen = torch.Generator().manual_seed(seed)
+    torch.manual_seed(seed)
+    model.train()
+    if not stage.finetune:
+        model.encoders.eval()
+    n = len(next(iter(split.train.values())))
+    batches = _batches(n, stage.settings.batch_size, gen)
+    sums: dict[str, float] = {}
+    with _denormals_flushed():
+        for b, idx in enumerate(batches):
+            tau = config.temperature.at(step / steps1) if stage.number == 1 else config.temperature.end
+            factor = stage.settings.lr_factor((epoch * len(batches) + b) / stage.total_steps)
+            for group, lr in zip(stage.opt.param_groups, stage.base_lrs):
+                group["lr"] = lr * factor
+            loss, parts = _step_loss(config, model, split, stage, idx, tau, step, tips, gen)
+            stage.opt.zero_grad(set_to_none=True)
+            loss.backward()
+            stage.opt.step()
+            if ema is not None:
+                ema.step(model)
+            step += 1
+            for k, v in parts.items():
+                sums[k] = sums.get(k, 0.0) + v
+    train = {k: v / len(batches) for k, v in sums.items()}
+    if not all(np.isfinite(v) for v in train.values()):
+        raise InputError(f"training diverged at stage {stage.number} epoch {epoch}: losses {train}")
+    return train, step
+
+
+def _log_epoch(jsonl, writer, record: dict) -> None:
+    jsonl.write(json.dumps(record) + "\n")
+    jsonl.flush()
+    st, step, val = record["stage"], record["step"], record["val"]
+    for k, v in record["train"].items():
+        writer.add_scalar(f"stage{st}/train/{k}", v, step)
+    writer.add_scalar(f"stage{st}/temperature", record["temperature"], step)
+    if val is not None:
+        writer.add_scalar(f"stage{st}/val/sr_loss", val["sr"], step)
+        writer.add_scalar(f"stage{st}/val/cr_loss", val["cr"], step)
+        for k, v in val["loss"].items():
+            writer.add_scalar(f"stage{st}/val/loss/{k}", v, step)
 
 
 def iter_training(config: LatentConfig, out_dir: str | Path, data=None, resume: bool = True,
@@ -271,109 +372,45 @@ def iter_training(config: LatentConfig, out_dir: str | Path, data=None, resume: 
     torch.manual_seed(config.run.seed)  # the initial weights are a function of the seed
     model = LatentActionModel.from_config(config.model)
     split = _prepare(config, model, data)
-    stage, start_epoch, step, opt_state, ema = 1, 0, 0, None, None
+    stage_at, start_epoch, step, opt_state, ema = 1, 0, 0, None, None
     if resume and (last / STATE_JSON).exists():
-        model, opt_state, stage, start_epoch, step, ema = _load_state(last, config)
-        log.info("resuming %s at stage %d epoch %d", last, stage, start_epoch)
+        model, opt_state, stage_at, start_epoch, step, ema = _load_state(last, config)
+        log.info("resuming %s at stage %d epoch %d", last, stage_at, start_epoch)
     from torch.utils.tensorboard import SummaryWriter
 
     writer = SummaryWriter(str(out / "tb"))
     t0 = time.perf_counter()
     n = len(next(iter(split.train.values())))
-    mods = config.model.modalities
     steps1 = max(1, config.stage1.epochs * len(_batches(n, config.stage1.batch_size, torch.Generator())))
     s2 = config.stage2
-    tips = FingertipTerms(model, split.train, mods) if s2.fingertip_weight > 0 or s2.sweep_weight > 0 else None
+    tips = FingertipTerms(model, split.train, config.model.modalities) if s2.fingertip_weight > 0 or s2.sweep_weight > 0 else None
     try:
         with open(out / "metrics.jsonl", "a") as jsonl:
-            for st in (1, 2):
-                if st < stage:
-                    continue
-                scfg = config.stage1 if st == 1 else config.stage2
-                if st == 1:
-                    opt = _optimizer(scfg.optimizer, model.encoders.parameters(), scfg.lr, scfg.weight_decay)
-                else:
-                    opt = _stage2_optimizer(config, model)
-                    if ema is None and s2.ema_decay > 0:
-                        ema = EmaWeights(model, s2.ema_decay)
-                if opt_state is not None and st == stage:
-                    opt.load_state_dict(opt_state)
-                first = start_epoch if st == stage else 0
-                finetune = st == 1 or config.stage2.finetune_encoders
-                lam = config.stage2.contrastive_weight if st == 2 else 1.0
-                base_lrs = _base_lrs(config, st)
-                stage_steps = max(1, scfg.epochs * len(_batches(n, scfg.batch_size, torch.Generator())))
-                noise = config.data.input_noise if finetune else {}
-                for epoch in range(first, scfg.epochs):
-                    gen = torch.Generator().manual_seed(config.run.seed * 100_003 + st * 10_007 + epoch)
-                    torch.manual_seed(config.run.seed * 100_003 + st * 10_007 + epoch)
-                    model.train()
-                    if not finetune:
-                        model.encoders.eval()
-                    sums: dict[str, float] = {}
-                    batches = _batches(n, scfg.batch_size, gen)
-                    with _denormals_flushed():
-                        for b, idx in enumerate(batches):
-                            tau = config.temperature.at(step / steps1) if st == 1 else config.temperature.end
-                            factor = scfg.lr_factor((epoch * len(batches) + b) / stage_steps)
-                            for group, lr in zip(opt.param_groups, base_lrs):
-                                group["lr"] = lr * factor
-                            with torch.set_grad_enabled(finetune):
-                                z = {m: model.embed(m, _encoder_input(split.train[m][idx], noise.get(m, 0.0)))
-                                     for m in mods}
-                            contrastive, _ = info_nce(z, tau)
-                            if st == 1:
-                                loss = contrastive
-                                parts = {"contrastive": float(contrastive.detach())}
-                            else:
-                                preds = {m: model.reconstruct(m, z[m]) for m in mods}
-                                recon = {m: F.mse_loss(preds[m], split.train[m][idx]) for m in mods}
-                                l_rec = sum(recon.values()) / len(mods)
-                                loss = l_rec + lam * contrastive if finetune and lam > 0 else l_rec
-                                parts = {"recon": float(l_rec.detach()), "contrastive": float(contrastive.detach()),
-                                         **{f"recon_{m}": float(v.detach()) for m, v in recon.items()}}
-                                loss = loss + _stage2_extras(config.stage2, model, z, split, idx, mods, step, preds,
-                                                             tips, gen, parts)
-                            opt.zero_grad(set_to_none=True)
-                            loss.backward()
-                            opt.step()
-                            if st == 2 and ema is not None:
-                                ema.step(model)
-                            step += 1
-                            for k, v in parts.items():
-                                sums[k] = sums.get(k, 0.0) + v
-                    train = {k: v / len(batches) for k, v in sums.items()}
-                    if not all(np.isfinite(v) for v in train.values()):
-                        raise InputError(f"training diverged at stage {st} epoch {epoch}: losses {train}")
-                    is_last = epoch == scfg.epochs - 1
+            for st in range(stage_at, 3):
+                stage = _open_stage(config, model, st, n, opt_state if st == stage_at else None)
+                if st == 2 and ema is None and s2.ema_decay > 0:
+                    ema = EmaWeights(model, s2.ema_decay)
+                stage_ema = ema if st == 2 else None
+                epochs = stage.settings.epochs
+                for epoch in range(start_epoch if st == stage_at else 0, epochs):
+                    train, step = _train_epoch(config, model, split, stage, epoch, step, steps1, tips, stage_ema)
+                    is_last = epoch == epochs - 1
                     val = None
                     if (epoch + 1) % config.run.eval_every == 0 or is_last:
-                        val = _validate(model, split.val_raw, ema if st == 2 else None)
+                        val = _validate(model, split.val_raw, stage_ema)
                     tau_now = config.temperature.at(step / steps1) if st == 1 else config.temperature.end
-                    record = {"stage": st, "epoch": epoch, "step": step, "temperature": tau_now, "train": train,
-                              "val": val, "seconds": time.perf_counter() - t0}
-                    jsonl.write(json.dumps(record) + "\n")
-                    jsonl.flush()
-                    for k, v in train.items():
-                        writer.add_scalar(f"stage{st}/train/{k}", v, step)
-                    writer.add_scalar(f"stage{st}/temperature", tau_now, step)
-                    if val is not None:
-                        writer.add_scalar(f"stage{st}/val/sr_loss", val["sr"], step)
-                        writer.add_scalar(f"stage{st}/val/cr_loss", val["cr"], step)
-                        for k, v in val["loss"].items():
-                            writer.add_scalar(f"stage{st}/val/loss/{k}", v, step)
+                    _log_epoch(jsonl, writer, {"stage": st, "epoch": epoch, "step": step, "temperature": tau_now,
+                                               "train": train, "val": val, "seconds": time.perf_counter() - t0})
                     stop = cancel is not None and cancel()
                     if (epoch + 1) % config.run.checkpoint_every == 0 or is_last or stop:
-                        nxt_stage, nxt_epoch = (st, epoch + 1) if not is_last else (st + 1, 0)
-                        if nxt_stage == 2 and st == 1:
+                        if is_last and st == 1:  # stage 2 starts from a fresh optimizer
                             _save_state(last, model, _stage2_optimizer(config, model), 2, 0, step, config, split)
                         else:
-                            _save_state(last, model, opt, nxt_stage, nxt_epoch, step, config, split,
-                                        ema if st == 2 else None)
-                    yield TrainProgress(st, epoch, scfg.epochs, step, tau_now, train, val, time.perf_counter() - t0)
+                            nxt_stage, nxt_epoch = (st, epoch + 1) if not is_last else (st + 1, 0)
+                            _save_state(last, model, stage.opt, nxt_stage, nxt_epoch, step, config, split, stage_ema)
+                    yield TrainProgress(st, epoch, epochs, step, tau_now, train, val, time.perf_counter() - t0)
                     if stop:
                         return
-                opt_state = None
     finally:
         writer.close()
     if ema is not None:

@@ -82,9 +82,11 @@ def solve(
         step = -np.linalg.solve(system.astype(np.float64), (grad * free)[..., None].astype(np.float64))[..., 0].astype(dtype)
         q_new = np.clip(q + step, lower, upper)
         energy_n, total_n, grad_n, hess_n = evaluate(q_new)
-        better = total_n <= total
+        # A converged pose stays put, so its answer does not depend on how long its batch-mates keep iterating.
+        active = ~converged
+        better = (total_n <= total) & active
         moved = np.abs(q_new - q).max(axis=-1)
-        converged = converged | (better & (moved < tolerance)) | (~better & (lam > 1e6))
+        converged = converged | (better & (moved < tolerance)) | (active & ~better & (lam > 1e6))
         q = np.where(better[:, None], q_new, q)
         grad = np.where(better[:, None], grad_n, grad)
         hess = np.where(better[:, None, None], hess_n, hess)

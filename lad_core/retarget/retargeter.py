@@ -89,7 +89,7 @@ class HandRetargeter:
 
         def solve_chunk(start: int) -> None:
             part = target[start : start + chunk]
-            q0 = codebook.nearest(part).astype(np.float32)  # float32: same energies to 1e-5, ~40% less time
+            q0 = codebook.blended(part, self.config.codebook_neighbours).astype(np.float32)  # float32: same energies to 1e-5, ~40% less time
             res = solve(self.kin, part, scales, q0, max_iterations=self.config.batch_iterations,
                         tolerance=self.config.tolerance, damping=self.config.damping)  # fmt: skip
             out[start : start + len(part)] = res.qpos

@@ -13,7 +13,7 @@ from lad_core.embodiments.human import encode_pose
 from lad_core.errors import InputError
 from lad_core.latent.pairs import array_source, file_source, load_pairs, make_pairs
 from lad_core.latent.sampler import FAMILIES, measured_geometry
-from lad_core.retarget import build_retargeter
+from lad_core.retarget import RetargetConfig, build_retargeter
 
 
 def test_tuples_equal_direct_retargeting_of_real_poses(real_pose_sequence, tmp_path):
@@ -23,8 +23,10 @@ def test_tuples_equal_direct_retargeting_of_real_poses(real_pose_sequence, tmp_p
     pairs = load_pairs(out.path)
     assert pairs.modalities == ["human", "faive", "mimic", "gripper"]
     np.testing.assert_allclose(pairs.data["human"], encode_pose(poses), atol=1e-6)
+    assert pairs.attrs["retarget"] == RetargetConfig.converged().model_dump()
     for name in ("faive", "mimic", "gripper"):
-        np.testing.assert_allclose(pairs.data[name], build_retargeter(name).retarget_batch(poses), atol=1e-5)
+        direct = build_retargeter(name, config=RetargetConfig.converged()).retarget_batch(poses)
+        np.testing.assert_allclose(pairs.data[name], direct, atol=1e-5)
     assert (pairs.family == -1).all()
 
 
@@ -138,3 +140,16 @@ def test_progress_callback_sees_every_chunk(tmp_path):
     assert seen == [6, 12, 18, 20]
     attrs = load_pairs(tmp_path / "x.h5").attrs
     assert json.loads(json.dumps(attrs["modalities"])) == ["human", "gripper"]
+
+
+def test_evaluation_retargets_as_the_models_pairs_were_made(committed_model, trained_tiny):
+    """Held-out targets compare a model with the retargeter of its own pairs: one trained on pairs made before the
+    retarget config was recorded (the committed checkpoint) gets the defaults, a new one the converged mode."""
+    from lad_core.latent.metrics import training_retargeter
+
+    old = training_retargeter(committed_model, "mimic")
+    assert old.config == RetargetConfig()
+    np.testing.assert_allclose(old.scales, committed_model.meta["provenance"]["scales"]["mimic"])
+    model = trained_tiny.model
+    assert model.meta["provenance"]["retarget"] == RetargetConfig.converged().model_dump()
+    assert training_retargeter(model, "faive").config == RetargetConfig.converged()
