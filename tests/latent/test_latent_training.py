@@ -201,3 +201,15 @@ def test_training_leaves_subnormal_floats_representable(trained_tiny):
     later test of the same process)."""
     assert torch.tensor([1e-40], dtype=torch.float32).item() != 0.0
     assert np.nextafter(np.float32(0), np.float32(1)) > 0
+
+
+def test_training_keeps_a_callers_own_denormal_flush(tiny_pairs, tmp_path):
+    """A caller who flushes denormals themselves still has the flush on after an epoch (torch has no getter; the
+    trainer probes it)."""
+    cfg = config_from_mapping(tiny_mapping(tiny_pairs, stage1={"epochs": 1}, stage2={"epochs": 1}))
+    torch.set_flush_denormal(True)
+    try:
+        next(iter_training(cfg, tmp_path / "run"))
+        assert torch.tensor([1e-40], dtype=torch.float32).mul(1.0).item() == 0.0
+    finally:
+        torch.set_flush_denormal(False)
