@@ -3,7 +3,8 @@
 INPUT holds canonical human landmarks in metres: a `lad track --out` recording (its frames with a hand) or an
 (N, 21, 3) .npy such as ../shared/data/poses/right_hand_video_sequence/joints.npy. The output has one
 dataset per embodiment: /human (N, 189) theta_H, /landmarks (N, 21, 3) and /<robot> (N, dof), with the scales, the
-source and the software version as attributes.
+source, the retargeting settings and the software version as attributes. `--converged` solves each pose in the
+steadier, slower batched mode that paired latent data is made with (RetargetConfig.converged()).
 """
 
 from __future__ import annotations
@@ -21,6 +22,8 @@ def register(subparsers) -> None:
     p.add_argument("--to", default="faive,mimic,gripper", help="comma-separated embodiments (default: %(default)s)")
     p.add_argument("--out", type=Path, required=True, help="output HDF5 file")
     p.add_argument("--scales", type=Path, help="YAML with keyvector_scales (per embodiment section or flat)")
+    p.add_argument("--converged", action="store_true",
+                   help="blended codebook start and 15 iterations: about half the speed, fewer jumps between similar poses")
     p.set_defaults(func=run)
 
 
@@ -31,17 +34,20 @@ def run(args) -> int:
 
     from lad_core import __version__
     from lad_core.embodiments.human import encode_pose
-    from lad_core.retarget import build_retargeter
+    from lad_core.retarget import RetargetConfig, build_retargeter
 
     from lad_core.tracking.recording import read_hand_poses
 
     landmarks = read_hand_poses(args.input)
     targets = [t.strip() for t in args.to.split(",") if t.strip()]
-    retargeters = {t: build_retargeter(t, scales_file=args.scales if args.scales and t != "gripper" else None) for t in targets}
+    config = RetargetConfig.converged() if args.converged else RetargetConfig()
+    retargeters = {t: build_retargeter(t, config=config, scales_file=args.scales if args.scales and t != "gripper" else None)
+                   for t in targets}
     args.out.parent.mkdir(parents=True, exist_ok=True)
     tmp = args.out.with_suffix(args.out.suffix + ".partial")
     with h5py.File(tmp, "w") as f:
-        f.attrs.update(source=str(args.input), software_version=__version__, count=len(landmarks), embodiments=",".join(["human", *targets]))
+        f.attrs.update(source=str(args.input), software_version=__version__, count=len(landmarks), embodiments=",".join(["human", *targets]),
+                       retarget=config.model_dump_json())
         f.create_dataset("landmarks", data=landmarks, compression="gzip")
         f.create_dataset("human", data=encode_pose(landmarks), compression="gzip")
         for name, r in retargeters.items():

@@ -19,6 +19,21 @@ def test_lad_retarget_writes_aligned_tuples(tmp_path, real_pose_sequence, capsys
     assert not (tmp_path / "pairs.h5.partial").exists()
 
 
+def test_lad_retarget_converged_mode_is_recorded_and_matches_the_library(tmp_path, real_pose_sequence, capsys):
+    import json
+
+    from lad_core.retarget import RetargetConfig, build_retargeter
+
+    src = tmp_path / "poses.npy"
+    np.save(src, real_pose_sequence[::20])
+    out = tmp_path / "pairs.h5"
+    assert main(["retarget", str(src), "--to", "faive", "--out", str(out), "--converged"]) == 0
+    with h5py.File(out) as f:
+        assert json.loads(f.attrs["retarget"]) == RetargetConfig.converged().model_dump()
+        direct = build_retargeter("faive", config=RetargetConfig.converged()).retarget_batch(real_pose_sequence[::20])
+        np.testing.assert_allclose(f["faive"][()], direct, atol=1e-9)
+
+
 @pytest.mark.parametrize(
     "content, message",
     [(np.zeros((5, 20, 3)), "21, 3"), (np.full((3, 21, 3), np.nan), "NaN"), (None, "file not found")],
