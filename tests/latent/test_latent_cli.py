@@ -63,24 +63,22 @@ def test_help(argv, capsys):
     assert exc.value.code == 0 and "latent" in capsys.readouterr().out
 
 
-def test_export_half_halves_the_weights_and_keeps_the_outputs(tmp_path, committed_model, capsys):
+def test_export_half_halves_the_weights_and_keeps_the_outputs(tmp_path, trained_tiny, capsys):
     """`lad latent export --half`: float16 weights (float32 statistics), same decoded hands to well under 1 mm."""
-    from latent_helpers import COMMITTED_MODEL
-
     from lad_core.latent.checkpoint import load_model
     from lad_core.latent.metrics import fingertips_m
 
-    out = tmp_path / "half"
-    assert main(["latent", "export", str(COMMITTED_MODEL), str(out), "--half"]) == 0
+    source, out = trained_tiny.out_dir / "model", tmp_path / "half"
+    assert main(["latent", "export", str(source), str(out), "--half"]) == 0
     event = _json_lines(capsys.readouterr().out)[-1]
     assert event["event"] == "exported" and max(event["max_change_at_mean_pose"].values()) < 1.0, event
-    full, half = (p / "model.safetensors" for p in (COMMITTED_MODEL, out))
-    assert half.stat().st_size < 0.55 * full.stat().st_size
-    copy = load_model(out)
-    assert copy.meta == committed_model.meta
+    full, half = (p / "model.safetensors" for p in (source, out))
+    assert half.stat().st_size < 0.6 * full.stat().st_size  # the float32 statistics do not shrink
+    original, copy = load_model(source), load_model(out)
+    assert copy.meta == original.meta
     widths = np.linspace(0, 1, 21, dtype=np.float32)[:, None]
     for hand in ("human", "faive", "mimic"):
-        a, b = committed_model.cross("gripper", hand, widths), copy.cross("gripper", hand, widths)
+        a, b = original.cross("gripper", hand, widths), copy.cross("gripper", hand, widths)
         assert np.linalg.norm(fingertips_m(hand, a) - fingertips_m(hand, b), axis=-1).max() < 1e-3, hand
 
 
