@@ -154,12 +154,12 @@ def main() -> None:
     args = parser.parse_args()
     if not POSES.exists():
         sys.exit(f"bench_retarget: the real pose sequence is needed: {POSES}")
+    from lad_core.retarget import RetargetConfig, build_retargeter
+
     poses = np.load(POSES).astype(np.float64)
     result = {"benchmark": "retarget", "poses": len(poses), "machine": machine(), "robots": {}}
     for name in args.robots.split(","):
         r, stream = streaming(name, poses)
-        from lad_core.retarget import RetargetConfig, build_retargeter
-
         converged = build_retargeter(name, config=RetargetConfig.converged())
         result["robots"][name] = {
             "streaming": stream,

@@ -147,8 +147,16 @@ def training_retargeter(model, target: str):
     from before the config was recorded were made with the defaults)."""
     from lad_core.retarget import RetargetConfig, build_retargeter
 
+    from pydantic import ValidationError
+
+    from lad_core.errors import InputError
+
     prov = (model.meta or {}).get("provenance") or {}
-    config = RetargetConfig(**prov["retarget"]) if prov.get("retarget") else RetargetConfig()
+    try:
+        config = RetargetConfig(**prov["retarget"]) if prov.get("retarget") else RetargetConfig()
+    except (TypeError, ValidationError) as exc:
+        raise InputError(f"the model's provenance records retargeting settings this version cannot use "
+                         f"({prov['retarget']}): {exc}") from None
     scales = (prov.get("scales") or {}).get(target)
     return build_retargeter(target, scales=scales, config=config)
 

@@ -40,15 +40,16 @@ class Codebook:
         q = solve(kin, kv, scales, np.broadcast_to(rest, (size, len(rest))), max_iterations=iterations).qpos
         return cls(keyvectors=kv.reshape(size, -1), qpos=q)
 
-    def _sq_distances(self, keyvectors: np.ndarray) -> np.ndarray:
-        """(N, 15, 3) -> (N, K) squared distances to every entry."""
+    def _sq_distances(self, keyvectors: np.ndarray, exact: bool = True) -> np.ndarray:
+        """(N, 15, 3) -> (N, K) squared distances to every entry; `exact=False` leaves out each pose's own squared
+        norm, a per-row constant that does not change which entry is nearest."""
         flat = keyvectors.reshape(len(keyvectors), -1)
         dist = -2.0 * flat @ self.keyvectors.T + np.einsum("kd,kd->k", self.keyvectors, self.keyvectors)[None]
-        return np.maximum(dist + np.einsum("nd,nd->n", flat, flat)[:, None], 0.0)
+        return np.maximum(dist + np.einsum("nd,nd->n", flat, flat)[:, None], 0.0) if exact else dist
 
     def nearest(self, keyvectors: np.ndarray) -> np.ndarray:
         """(N, 15, 3) human keyvectors -> (N, A) the solutions of their nearest codebook entries."""
-        return self.qpos[np.argmin(self._sq_distances(keyvectors), axis=1)]
+        return self.qpos[np.argmin(self._sq_distances(keyvectors, exact=False), axis=1)]
 
     def blended(self, keyvectors: np.ndarray, neighbours: int) -> np.ndarray:
         """(N, 15, 3) -> (N, A): the solutions of the `neighbours` nearest entries averaged with weights

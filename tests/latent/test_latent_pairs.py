@@ -158,3 +158,15 @@ def test_evaluation_retargets_as_the_models_pairs_were_made(trained_tiny):
     r = training_retargeter(old, "mimic")
     assert r.config == RetargetConfig()
     np.testing.assert_allclose(r.scales, model.meta["provenance"]["scales"]["mimic"])
+
+
+def test_unusable_retarget_settings_in_a_models_provenance_are_a_clear_error(trained_tiny):
+    import copy
+
+    from lad_core.latent.metrics import training_retargeter
+
+    model = copy.copy(trained_tiny.model)
+    model.meta = copy.deepcopy(trained_tiny.model.meta)
+    model.meta["provenance"]["retarget"]["warm_start"] = "learned"  # a setting of some later version
+    with pytest.raises(InputError, match="retargeting settings this version cannot use.*warm_start"):
+        training_retargeter(model, "mimic")
